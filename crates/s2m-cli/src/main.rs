@@ -1,0 +1,69 @@
+//! `s2m`: the command-line face of s2m-web.
+//!
+//! Every failure is reported as a message with a non-zero exit code; the
+//! commands never panic on bad input.
+
+mod bench;
+mod image_input;
+mod model_loading;
+mod sam_command;
+mod weights_command;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use s2m_core::device::Backend;
+
+#[derive(Parser)]
+#[command(name = "s2m", version, about = "Segment every out-of-distribution object (S2M) on Burn")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fetch and convert model weights.
+    Weights {
+        #[command(subcommand)]
+        action: weights_command::WeightsAction,
+    },
+    /// Segment Anything with box prompts: writes the union of the masks.
+    Sam(sam_command::SamArgs),
+    /// Time the models.
+    Bench {
+        #[command(subcommand)]
+        target: bench::BenchTarget,
+    },
+}
+
+/// Options shared by the commands that run a model.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// Directory holding manifest.json and the converted weights.
+    #[arg(long, default_value = "weights")]
+    pub weights_dir: PathBuf,
+    /// Model name in the manifest: mobile_sam, sam_vit_b, sam_vit_l, sam_vit_h.
+    #[arg(long, default_value = "mobile_sam")]
+    pub model: String,
+    /// Where the model runs: cpu or wgpu.
+    #[arg(long, default_value = "cpu")]
+    pub backend: Backend,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Weights { action } => weights_command::run(action),
+        Command::Sam(args) => sam_command::run(&args),
+        Command::Bench { target } => bench::run(target),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! s2m-core: the models of S2M ("Segment Every Out-of-Distribution Object",
+//! Zhao et al., CVPR 2024, <https://arxiv.org/abs/2311.16516>) on Burn.
+//!
+//! Everything here is backend-generic: the device a model is created on
+//! (`Device::flex()` on the CPU, `Device::wgpu(..)` natively or in the
+//! browser) decides where it runs. No file or network I/O happens here;
+//! weights arrive as bytes.
+
+pub mod device;
+pub mod nn;
+pub mod sam;

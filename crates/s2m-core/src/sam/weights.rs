@@ -1,0 +1,57 @@
+//! Loading SAM weights converted by `s2m-weights` (safetensors, f32 or f16,
+//! tensor names = our module paths, PyTorch layouts) from bytes, so the
+//! same code serves files natively and fetched bytes in the browser.
+
+use burn::module::Module;
+use burn::store::{FloatCastAdapter, ModuleAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
+use burn::tensor::{DType, Device};
+
+use super::{Sam, SamConfig};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SamLoadError {
+    #[error("{file}: not a valid safetensors file (truncated or corrupt?): {message}")]
+    Unreadable { file: String, message: String },
+    #[error("{file}: missing tensor `{tensor}` (and {more} more): wrong model for this configuration?")]
+    MissingTensor { file: String, tensor: String, more: usize },
+    #[error("{file}: tensor `{tensor}`: {message}")]
+    BadTensor { file: String, tensor: String, message: String },
+}
+
+/// Creates the model described by `config` on `device` and fills it with
+/// the weights in `bytes` (a converted safetensors file named `file` in
+/// error messages). Every parameter must be present with the right shape.
+pub fn load_sam(config: &SamConfig, bytes: Vec<u8>, file: &str, device: &Device) -> Result<Sam, SamLoadError> {
+    let mut model = config.init(device);
+    let adapter = PyTorchToBurnAdapter.chain(FloatCastAdapter::to(DType::F32));
+    let mut store = SafetensorsStore::from_bytes(Some(bytes))
+        .with_from_adapter(adapter)
+        .skip_enum_variants(true)
+        .allow_partial(true);
+    let result = model.load_from(&mut store).map_err(|e| SamLoadError::Unreadable {
+        file: file.to_owned(),
+        message: e.to_string(),
+    })?;
+    if let Some(error) = result.errors.first() {
+        let (tensor, message) = match error {
+            burn::store::ApplyError::ShapeMismatch { path, expected, found } => (
+                path.clone(),
+                format!("shape {:?}, expected {:?}", found, expected),
+            ),
+            other => (String::new(), other.to_string()),
+        };
+        return Err(SamLoadError::BadTensor {
+            file: file.to_owned(),
+            tensor,
+            message,
+        });
+    }
+    if let Some((tensor, _)) = result.missing.first() {
+        return Err(SamLoadError::MissingTensor {
+            file: file.to_owned(),
+            tensor: tensor.clone(),
+            more: result.missing.len() - 1,
+        });
+    }
+    Ok(model.no_grad())
+}

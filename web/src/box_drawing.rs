@@ -1,0 +1,58 @@
+//! The canvas view: the image, the translucent mask, and the box the user
+//! drags, in image pixels whatever size the canvas is shown at.
+
+use wasm_bindgen::{Clamped, JsCast};
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap, ImageData, MouseEvent};
+
+fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
+    canvas.get_context("2d").ok().flatten()?.dyn_into().ok()
+}
+
+/// The mouse position in image pixels (the canvas has the image's size and
+/// may be displayed scaled).
+pub fn event_to_image(canvas: &HtmlCanvasElement, event: &MouseEvent) -> (f64, f64) {
+    let rect = canvas.get_bounding_client_rect();
+    let sx = canvas.width() as f64 / rect.width().max(1.0);
+    let sy = canvas.height() as f64 / rect.height().max(1.0);
+    let x = (event.client_x() as f64 - rect.left()) * sx;
+    let y = (event.client_y() as f64 - rect.top()) * sy;
+    (x.clamp(0.0, canvas.width() as f64), y.clamp(0.0, canvas.height() as f64))
+}
+
+/// An off-screen canvas holding the mask as translucent orange.
+pub fn mask_overlay(mask: &[bool], width: usize, height: usize) -> Option<HtmlCanvasElement> {
+    let document = web_sys::window()?.document()?;
+    let canvas: HtmlCanvasElement = document.create_element("canvas").ok()?.dyn_into().ok()?;
+    canvas.set_width(width as u32);
+    canvas.set_height(height as u32);
+    let rgba: Vec<u8> = mask
+        .iter()
+        .flat_map(|&inside| if inside { [255, 120, 0, 140] } else { [0, 0, 0, 0] })
+        .collect();
+    let data = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), width as u32, height as u32).ok()?;
+    context(&canvas)?.put_image_data(&data, 0.0, 0.0).ok()?;
+    Some(canvas)
+}
+
+/// Redraws the view: image, then mask, then the box outline.
+pub fn draw(
+    canvas: &HtmlCanvasElement,
+    image: &ImageBitmap,
+    mask: Option<&HtmlCanvasElement>,
+    rect: Option<[f64; 4]>,
+) {
+    if canvas.width() != image.width() || canvas.height() != image.height() {
+        canvas.set_width(image.width());
+        canvas.set_height(image.height());
+    }
+    let Some(ctx) = context(canvas) else { return };
+    let _ = ctx.draw_image_with_image_bitmap(image, 0.0, 0.0);
+    if let Some(mask) = mask {
+        let _ = ctx.draw_image_with_html_canvas_element(mask, 0.0, 0.0);
+    }
+    if let Some([x0, y0, x1, y1]) = rect {
+        ctx.set_stroke_style_str("#00e5ff");
+        ctx.set_line_width(3.0);
+        ctx.stroke_rect(x0.min(x1), y0.min(y1), (x1 - x0).abs(), (y1 - y0).abs());
+    }
+}

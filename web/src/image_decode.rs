@@ -1,0 +1,63 @@
+//! Decoding a user's image file with the browser's own decoders.
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap};
+
+/// Largest accepted side, as in the CLI.
+pub const MAX_SIDE: u32 = 16_384;
+
+/// A decoded image: the bitmap for drawing and its RGB pixels for the model.
+pub struct DecodedImage {
+    pub bitmap: ImageBitmap,
+    pub width: usize,
+    pub height: usize,
+    /// Row-major RGB, 3 bytes per pixel.
+    pub rgb: Vec<u8>,
+}
+
+pub async fn decode(file: &web_sys::File) -> Result<DecodedImage, String> {
+    let name = file.name();
+    let window = web_sys::window().ok_or("no window")?;
+    let promise = window
+        .create_image_bitmap_with_blob(file)
+        .map_err(|_| format!("{name}: cannot be decoded"))?;
+    let bitmap: ImageBitmap = JsFuture::from(promise)
+        .await
+        .map_err(|_| format!("{name} is not a readable image (corrupt or unsupported format)"))?
+        .dyn_into()
+        .map_err(|_| format!("{name}: not an image"))?;
+    let (width, height) = (bitmap.width(), bitmap.height());
+    if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
+        return Err(format!("{name} is {width}x{height}; sides from 1 to {MAX_SIDE} pixels are accepted"));
+    }
+    let document = window.document().ok_or("no document")?;
+    let canvas: HtmlCanvasElement = document
+        .create_element("canvas")
+        .map_err(|_| "cannot create a canvas")?
+        .dyn_into()
+        .map_err(|_| "not a canvas")?;
+    canvas.set_width(width);
+    canvas.set_height(height);
+    let context: CanvasRenderingContext2d = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .ok_or("no 2d context")?
+        .dyn_into()
+        .map_err(|_| "not a 2d context")?;
+    context
+        .draw_image_with_image_bitmap(&bitmap, 0.0, 0.0)
+        .map_err(|_| "cannot draw the image")?;
+    let rgba = context
+        .get_image_data(0.0, 0.0, width as f64, height as f64)
+        .map_err(|_| "cannot read the image pixels")?
+        .data();
+    let rgb = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+    Ok(DecodedImage {
+        bitmap,
+        width: width as usize,
+        height: height as usize,
+        rgb,
+    })
+}
