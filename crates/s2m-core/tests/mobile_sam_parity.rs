@@ -42,11 +42,13 @@ fn mobile_sam_matches_pytorch_on_every_backend() {
         assert_eq!(frame.resized, (576, 1024));
         let embedding = sam.embed(input);
         let err = relative_l2(&to_vec(embedding.clone()), &fx.f32s("image_embedding").1);
+        eprintln!("{backend}: embedding relative L2 {err:e}");
         assert!(err < 1e-4, "{backend}: embedding relative L2 {err:e}");
 
         let boxes = Prompts::Boxes(fx.tensor("boxes", &device));
         let out = sam.decode(embedding.clone(), &boxes, false);
         let err = relative_l2(&to_vec(out.low_res_logits.clone()), &fx.f32s("box_low_res_logits").1);
+        eprintln!("{backend}: box logits relative L2 {err:e}");
         assert!(err < 1e-3, "{backend}: box logits relative L2 {err:e}");
         let err = max_abs_diff(&to_vec(out.iou), &fx.f32s("box_iou").1);
         assert!(err < 1e-3, "{backend}: box iou max abs {err:e}");
@@ -57,6 +59,7 @@ fn mobile_sam_matches_pytorch_on_every_backend() {
             .collect();
         let expected = unpack_bits(&fx.u8s("box_masks_packed").1, masks.len());
         let agree = masks.iter().zip(&expected).filter(|(a, b)| a == b).count() as f64 / masks.len() as f64;
+        eprintln!("{backend}: final masks agree on {agree}");
         assert!(agree >= 0.999, "{backend}: final masks agree on {agree}");
 
         let points = Prompts::Points {
@@ -125,6 +128,7 @@ fn a_box_around_a_pasted_object_segments_it_and_several_boxes_run_in_one_call() 
     let n = scene.width * scene.height;
     let object_mask: Vec<bool> = all[..n].iter().map(|v| *v > 0.0).collect();
     let object_iou = iou(&object_mask, &scene.object);
+    eprintln!("object IoU {object_iou}");
     assert!(object_iou >= 0.9, "object IoU {object_iou}");
 
     // The second box's mask stays out of the object, and the union of both

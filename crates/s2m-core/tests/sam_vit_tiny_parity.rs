@@ -55,6 +55,7 @@ fn load_tiny(device: &Device) -> Sam {
 
 fn check_close(what: &str, actual: Vec<f32>, expected: &[f32], tolerance: f64) {
     let err = relative_l2(&actual, expected);
+    eprintln!("{what}: relative L2 {err:e}");
     assert!(err < tolerance, "{what}: relative L2 {err:e} >= {tolerance:e}");
 }
 
