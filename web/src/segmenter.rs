@@ -39,14 +39,12 @@ impl Segmenter {
         let input_box = frame.boxes_to_input(&[b])[0];
         let prompts = Prompts::Boxes(Tensor::from_data(TensorData::new(input_box.to_vec(), [1, 4]), &self.device));
         let prediction = self.sam.decode(embedding.clone(), &prompts, false);
-        let mask = self
-            .sam
-            .postprocess_masks(prediction.low_res_logits, frame)
-            .greater_elem(0.0);
-        let data = mask
+        let logits = self.sam.postprocess_masks(prediction.low_res_logits, frame);
+        let data = logits
             .into_data_async()
             .await
             .map_err(|e| format!("reading the mask from the GPU failed: {e:?}"))?;
-        data.try_to_vec::<bool>().map_err(|e| format!("unexpected mask data: {e:?}"))
+        let logits = data.try_to_vec::<f32>().map_err(|e| format!("unexpected mask data: {e:?}"))?;
+        Ok(logits.into_iter().map(|logit| logit > 0.0).collect())
     }
 }

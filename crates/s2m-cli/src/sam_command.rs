@@ -52,13 +52,13 @@ pub fn run(args: &SamArgs) -> Result<()> {
         }
     }
     let (sam, device) = load_model(&args.model)?;
-    let mask = sam.union_mask_for_boxes(image.to_tensor(&device), &args.boxes);
-    let pixels: Vec<u8> = mask
+    let logits = sam.union_logits_for_boxes(image.to_tensor(&device), &args.boxes);
+    let pixels: Vec<u8> = logits
         .into_data()
-        .try_to_vec::<bool>()
+        .try_to_vec::<f32>()
         .context("reading the mask back")?
         .into_iter()
-        .map(|inside| if inside { 255 } else { 0 })
+        .map(|logit| if logit > 0.0 { 255 } else { 0 })
         .collect();
     let png = image::GrayImage::from_raw(image.width as u32, image.height as u32, pixels)
         .context("mask size does not match the image")?;

@@ -136,8 +136,10 @@ fn a_box_around_a_pasted_object_segments_it_and_several_boxes_run_in_one_call() 
     let lane_mask: Vec<bool> = all[n..].iter().map(|v| *v > 0.0).collect();
     let overlap = lane_mask.iter().zip(&scene.object).filter(|(a, b)| **a && **b).count();
     assert_eq!(overlap, 0, "the lane box's mask leaks into the object");
-    let union = sam.union_mask_for_boxes(image, &[object_box, lane_box]);
-    let union: Vec<bool> = union.into_data().try_to_vec::<bool>().unwrap();
+    let union: Vec<bool> = to_vec(sam.union_logits_for_boxes(image, &[object_box, lane_box]))
+        .into_iter()
+        .map(|v| v > 0.0)
+        .collect();
     let expected: Vec<bool> = object_mask.iter().zip(&lane_mask).map(|(a, b)| *a || *b).collect();
     assert_eq!(union, expected);
 }

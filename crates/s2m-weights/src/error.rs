@@ -5,12 +5,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {
-    #[error("cannot read or write {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot read or write {path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
     #[error("{file}: sha256 is {actual}, expected {expected} (corrupt or wrong file; delete it and fetch again)")]
     Sha256Mismatch {
         file: String,
@@ -40,10 +36,10 @@ pub enum WeightsError {
 }
 
 impl WeightsError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 }

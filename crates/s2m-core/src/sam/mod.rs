@@ -20,7 +20,7 @@ pub mod two_way_transformer;
 pub mod weights;
 
 use burn::module::Module;
-use burn::tensor::{Bool, Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 
 pub use image_encoder::{ImageEncoderVit, VitConfig};
 pub use mask_decoder::{MaskDecoder, MaskDecoderConfig, MaskPrediction};
@@ -176,8 +176,11 @@ impl Sam {
             .reshape([boxes.len(), h, w])
     }
 
-    /// The union `[H, W]` of the masks of N box prompts (logit > 0).
-    pub fn union_mask_for_boxes(&self, image: Tensor<3>, boxes: &[[f32; 4]]) -> Tensor<2, Bool> {
-        self.masks_for_boxes(image, boxes).max_dim(0).squeeze_dim(0).greater_elem(0.0)
+    /// The union of the masks of N box prompts as logits `[H, W]`: the
+    /// maximum over the boxes, so a pixel is in the union where it is > 0.
+    /// Masks are read back as logits and thresholded by the caller, which
+    /// keeps the read-back independent of how a backend stores booleans.
+    pub fn union_logits_for_boxes(&self, image: Tensor<3>, boxes: &[[f32; 4]]) -> Tensor<2> {
+        self.masks_for_boxes(image, boxes).max_dim(0).squeeze_dim(0)
     }
 }

@@ -27,7 +27,8 @@ pub fn load_sam(config: &SamConfig, bytes: Vec<u8>, file: &str, device: &Device)
     let mut store = SafetensorsStore::from_bytes(Some(bytes))
         .with_from_adapter(adapter)
         .skip_enum_variants(true)
-        .allow_partial(true);
+        .allow_partial(true)
+        .validate(false);
     let result = model.load_from(&mut store).map_err(|e| SamLoadError::Unreadable {
         file: file.to_owned(),
         message: e.to_string(),

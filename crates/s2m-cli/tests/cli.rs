@@ -1,0 +1,149 @@
+//! The `s2m` binary end to end: a real mask, and every bad input reported
+//! as a message with a non-zero exit code, never a panic.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fixture(name: &str) -> PathBuf {
+    repo_root().join("tests/fixtures").join(name)
+}
+
+fn weights_dir() -> PathBuf {
+    std::env::var_os("S2M_WEIGHTS_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("weights"))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("s2m-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn s2m(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_s2m")).args(args).output().unwrap()
+}
+
+/// Asserts a clean failure: non-zero exit, no panic, a message naming `needle`.
+fn assert_fails_with(output: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "expected failure, stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "panicked: {stderr}");
+    assert!(stderr.contains(needle), "`{needle}` not in: {stderr}");
+}
+
+fn read_mask(path: &std::path::Path) -> Vec<bool> {
+    image::open(path).unwrap().to_luma8().into_raw().into_iter().map(|v| v > 127).collect()
+}
+
+#[test]
+fn sam_writes_the_mask_of_the_boxed_object() {
+    let out = temp_dir("mask").join("mask.png");
+    let weights = weights_dir();
+    let image = fixture("road_1024x576.png");
+    let output = s2m(&[
+        "sam", "--image", image.to_str().unwrap(), "--box", "630,390,780,500",
+        "--out", out.to_str().unwrap(), "--weights-dir", weights.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let mask = read_mask(&out);
+    let truth = read_mask(&fixture("road_1024x576_object_mask.png"));
+    let inter = mask.iter().zip(&truth).filter(|(a, b)| **a && **b).count() as f64;
+    let union = mask.iter().zip(&truth).filter(|(a, b)| **a || **b).count() as f64;
+    assert!(inter / union >= 0.9, "IoU {}", inter / union);
+}
+
+#[test]
+fn a_corrupt_image_is_a_message() {
+    let path = temp_dir("corrupt").join("frame.png");
+    let mut bytes = std::fs::read(fixture("road_1024x576.png")).unwrap();
+    bytes.truncate(bytes.len() / 3);
+    std::fs::write(&path, bytes).unwrap();
+    let output = s2m(&["sam", "--image", path.to_str().unwrap(), "--box", "1,1,9,9", "--out", "/dev/null"]);
+    assert_fails_with(&output, "frame.png is not a readable image");
+}
+
+/// A PNG header announcing a 100000 x 100000 image (no pixel data).
+fn huge_png_header() -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= b as u32;
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend(100_000u32.to_be_bytes());
+    ihdr.extend(100_000u32.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(13u32.to_be_bytes());
+    png.extend(&ihdr);
+    png.extend(crc32(&ihdr).to_be_bytes());
+    png
+}
+
+#[test]
+fn a_huge_image_is_refused_before_decoding() {
+    let path = temp_dir("huge").join("huge.png");
+    std::fs::write(&path, huge_png_header()).unwrap();
+    let output = s2m(&["sam", "--image", path.to_str().unwrap(), "--box", "1,1,9,9", "--out", "/dev/null"]);
+    assert_fails_with(&output, "larger than 16384x16384");
+}
+
+#[test]
+fn a_box_outside_the_image_is_a_message() {
+    let image = fixture("road_1024x576.png");
+    let output = s2m(&["sam", "--image", image.to_str().unwrap(), "--box", "600,400,1100,500", "--out", "/dev/null"]);
+    assert_fails_with(&output, "lies outside the 1024x576 image");
+    let output = s2m(&["sam", "--image", image.to_str().unwrap(), "--box", "600,400,500,500", "--out", "/dev/null"]);
+    assert_fails_with(&output, "x0 < x1");
+}
+
+#[test]
+fn missing_weights_say_how_to_get_them() {
+    let image = fixture("road_1024x576.png");
+    let empty = temp_dir("no-weights");
+    let output = s2m(&[
+        "sam", "--image", image.to_str().unwrap(), "--box", "1,1,9,9", "--out", "/dev/null",
+        "--weights-dir", empty.to_str().unwrap(),
+    ]);
+    assert_fails_with(&output, "s2m weights fetch");
+}
+
+#[test]
+fn corrupt_weights_are_named() {
+    let dir = temp_dir("bad-weights");
+    let output = s2m(&["weights", "convert", fixture("sam_vit_tiny.pth").to_str().unwrap(), "--model", "mobile_sam", "--dir", dir.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    // Truncate the converted file: the manifest's size check names it.
+    let file = dir.join("mobile_sam.f32.safetensors");
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() - 10]).unwrap();
+    let image = fixture("road_1024x576.png");
+    let args = ["sam", "--image", image.to_str().unwrap(), "--box", "1,1,9,9", "--out", "/dev/null", "--weights-dir", dir.to_str().unwrap()];
+    assert_fails_with(&s2m(&args), "mobile_sam.f32.safetensors: size is");
+    // Same size, other bytes: the sha256 check names it.
+    let mut altered = bytes.clone();
+    let last = altered.len() - 1;
+    altered[last] ^= 0xff;
+    std::fs::write(&file, &altered).unwrap();
+    assert_fails_with(&s2m(&args), "mobile_sam.f32.safetensors: sha256");
+    // Intact file of the wrong model (a tiny ViT named mobile_sam): a missing tensor is named.
+    std::fs::write(&file, &bytes).unwrap();
+    assert_fails_with(&s2m(&args), "mobile_sam.f32.safetensors: tensor `image_encoder.");
+}
+
+#[test]
+fn a_file_that_is_not_a_checkpoint_is_a_message() {
+    let dir = temp_dir("not-a-checkpoint");
+    let path = dir.join("model.pth");
+    std::fs::write(&path, b"definitely not a checkpoint").unwrap();
+    let output = s2m(&["weights", "convert", path.to_str().unwrap(), "--dir", dir.to_str().unwrap()]);
+    assert_fails_with(&output, "model.pth: not a readable PyTorch checkpoint");
+}
