@@ -36,6 +36,7 @@ pub enum WeightsError {
 }
 
 impl WeightsError {
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),

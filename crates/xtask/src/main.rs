@@ -1,25 +1,33 @@
-//! `cargo xtask`: the project's two entry points.
+//! `cargo xtask`: the project's entry points.
 //!
-//! - `cargo xtask test`: installs what the suite needs (Mesa's Vulkan
-//!   driver for wgpu tests on lavapipe), fetches and converts the MobileSAM
-//!   weights, then runs every test with the wgpu tests made mandatory.
-//! - `cargo xtask demo`: see `demo.rs`.
+//! - `cargo xtask test [cargo test args]`: installs what the suite needs
+//!   (Mesa's Vulkan driver for wgpu tests on lavapipe; the wasm target,
+//!   Trunk, wasm-bindgen-cli, Chromium and playwright-core for the browser
+//!   tests), fetches and converts the MobileSAM weights, runs every Rust
+//!   test with the wgpu tests made mandatory, then the browser tests.
+//! - `cargo xtask demo [--port N]`: the same installs, weights, a release
+//!   build of the web app, served on localhost.
+//! - `cargo xtask weights`: only the weights.
 //!
 //! Each step says what it does; a step whose result is already present is
 //! skipped, so a second run costs little.
 
+mod static_server;
 mod tools;
+mod web_build;
 
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
+
+use static_server::Mount;
+use tools::{repo_root, step};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
+        Some("demo") => demo(&args[1..]),
         Some("weights") => weights(),
-        _ => Err(
-            "usage: cargo xtask test [cargo test args...] | cargo xtask weights".to_string(),
-        ),
+        _ => Err("usage: cargo xtask test [cargo test args...] | demo [--port N] | weights".to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -30,23 +38,73 @@ fn main() -> ExitCode {
     }
 }
 
-/// Fetches the official MobileSAM checkpoint and converts it (skipped when
-/// the converted files are present and verified by the manifest).
+/// Fetches the official MobileSAM checkpoint (skipped when present and
+/// verified) and converts it.
 fn weights() -> Result<(), String> {
-    tools::step("weights: fetch and convert MobileSAM");
-    tools::run(tools::cargo().args(["run", "--quiet", "-p", "s2m-cli", "--", "weights", "fetch", "--dir"]).arg(tools::weights_dir()))
+    tools::ensure_python_pip()?;
+    step("weights: fetch and convert MobileSAM");
+    tools::run(
+        tools::cargo()
+            .args(["run", "--quiet", "-p", "s2m-cli", "--", "weights", "fetch", "--dir"])
+            .arg(tools::weights_dir()),
+    )
+}
+
+/// What the page needs from a static host: the app and the weights.
+fn app_mounts() -> Vec<Mount> {
+    vec![
+        Mount { prefix: "/", dir: repo_root().join("dist"), extensions: &[] },
+        Mount { prefix: "/weights/", dir: tools::weights_dir(), extensions: &["json", "safetensors"] },
+    ]
+}
+
+fn demo(args: &[String]) -> Result<(), String> {
+    let port = match args {
+        [] => 8080,
+        [flag, port] if flag == "--port" => port.parse().map_err(|_| format!("bad port `{port}`"))?,
+        _ => return Err("usage: cargo xtask demo [--port N]".into()),
+    };
+    weights()?;
+    web_build::build()?;
+    let (url, server) = static_server::start(&format!("127.0.0.1:{port}"), app_mounts())?;
+    step(&format!("serving the demo at {url} (Ctrl-C to stop); open it in a browser with WebGPU"));
+    server.join().map_err(|_| "the server stopped".to_string())
 }
 
 fn test(extra: &[String]) -> Result<(), String> {
-    tools::ensure_python_pip()?;
     tools::ensure_vulkan_driver()?;
     weights()?;
-    tools::step("tests: whole workspace (wgpu tests required)");
+    step("tests: Rust, whole workspace (wgpu tests on lavapipe required)");
     tools::run(
         tools::cargo()
-            .args(["test", "--workspace"])
+            .args(["test", "--workspace", "--exclude", "s2m-web"])
             .args(extra)
             .env("S2M_WEIGHTS_DIR", tools::weights_dir())
             .env("S2M_REQUIRE_WGPU", "1"),
+    )?;
+    browser_tests()
+}
+
+/// The page in headless Chromium (WebGPU on SwiftShader), driven by
+/// playwright-core; screenshots go to target/browser-artifacts.
+fn browser_tests() -> Result<(), String> {
+    tools::ensure_chromium()?;
+    let dir = repo_root().join("tests/browser");
+    if !dir.join("node_modules/playwright-core").is_dir() {
+        step("npm ci (playwright-core; it never downloads a browser)");
+        tools::run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir))?;
+    }
+    web_build::build()?;
+    let mut mounts = app_mounts();
+    mounts.push(Mount { prefix: "/fixtures/", dir: repo_root().join("tests/fixtures"), extensions: &["png"] });
+    let (url, _server) = static_server::start("127.0.0.1:0", mounts)?;
+    step(&format!("tests: browser, against {url}"));
+    let artifacts = repo_root().join("target/browser-artifacts");
+    tools::run(
+        Command::new("node")
+            .arg(dir.join("sam_box.test.mjs"))
+            .arg(&url)
+            .arg(&artifacts)
+            .current_dir(&dir),
     )
 }

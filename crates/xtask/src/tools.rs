@@ -60,6 +60,11 @@ pub fn ensure_python_pip() -> Result<(), String> {
     apt_install(&["python3-pip"])
 }
 
+/// Debian's Chromium for the browser tests (test tools never download one).
+pub fn ensure_chromium() -> Result<(), String> {
+    apt_install(&["chromium"])
+}
+
 /// Mesa's software Vulkan driver (lavapipe), so wgpu tests run without a GPU.
 pub fn ensure_vulkan_driver() -> Result<(), String> {
     apt_install(&["mesa-vulkan-drivers"])
