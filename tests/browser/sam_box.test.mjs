@@ -38,10 +38,11 @@ const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   headless: true,
   args: [
-    '--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan',
+    '--no-sandbox', '--enable-unsafe-webgpu',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--no-first-run', '--disable-quic', `--user-data-dir=${mkdtempSync(join(tmpdir(), 's2m-chromium-'))}`,
+    '--no-first-run', '--disable-quic',
   ],
+  // playwright gives every launch a fresh, empty profile.
 });
 const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
 const foreign = [];

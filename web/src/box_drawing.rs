@@ -19,7 +19,7 @@ pub fn event_to_image(canvas: &HtmlCanvasElement, event: &MouseEvent) -> (f64, f
     (x.clamp(0.0, canvas.width() as f64), y.clamp(0.0, canvas.height() as f64))
 }
 
-/// An off-screen canvas holding the mask as translucent orange.
+/// An off-screen canvas holding the mask as translucent magenta.
 pub fn mask_overlay(mask: &[bool], width: usize, height: usize) -> Option<HtmlCanvasElement> {
     let document = web_sys::window()?.document()?;
     let canvas: HtmlCanvasElement = document.create_element("canvas").ok()?.dyn_into().ok()?;
@@ -27,7 +27,7 @@ pub fn mask_overlay(mask: &[bool], width: usize, height: usize) -> Option<HtmlCa
     canvas.set_height(height as u32);
     let rgba: Vec<u8> = mask
         .iter()
-        .flat_map(|&inside| if inside { [255, 120, 0, 140] } else { [0, 0, 0, 0] })
+        .flat_map(|&inside| if inside { [255, 0, 200, 130] } else { [0, 0, 0, 0] })
         .collect();
     let data = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), width as u32, height as u32).ok()?;
     context(&canvas)?.put_image_data(&data, 0.0, 0.0).ok()?;
