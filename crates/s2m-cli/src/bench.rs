@@ -53,7 +53,7 @@ fn mean_ms(times: &[Duration]) -> f64 {
 }
 
 fn time_once(sam: &Sam, device: &Device) -> Result<(Duration, Duration)> {
-    let (h, w) = (720, 1280);
+    let (h, w) = (720usize, 1280usize);
     let pixels: Vec<f32> = (0..h * w * 3).map(|i| ((i * 7919) % 251) as f32).collect();
     let image = Tensor::<3>::from_data(TensorData::new(pixels, [h, w, 3]), device);
     device.sync()?;
