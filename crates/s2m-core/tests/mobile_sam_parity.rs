@@ -114,32 +114,33 @@ fn road_scene() -> Scene {
 #[test]
 fn a_box_around_a_pasted_object_segments_it_and_several_boxes_run_in_one_call() {
     let scene = road_scene();
-    let device = Device::flex();
-    let sam = load(&device);
-    let image = Tensor::<3>::from_data(
-        TensorData::new(scene.pixels.clone(), [scene.height, scene.width, 3]),
-        &device,
-    );
+    let n = scene.width * scene.height;
     let object_box = [600.0, 400.0, 800.0, 570.0];
     let lane_box = [100.0, 320.0, 400.0, 700.0];
-    let logits = sam.masks_for_boxes(image.clone(), &[object_box, lane_box]);
-    assert_eq!(logits.dims(), [2, scene.height, scene.width]);
-    let all = to_vec(logits);
-    let n = scene.width * scene.height;
-    let object_mask: Vec<bool> = all[..n].iter().map(|v| *v > 0.0).collect();
-    let object_iou = iou(&object_mask, &scene.object);
-    eprintln!("object IoU {object_iou}");
-    assert!(object_iou >= 0.9, "object IoU {object_iou}");
+    for (backend, device) in devices() {
+        let sam = load(&device);
+        let image = Tensor::<3>::from_data(
+            TensorData::new(scene.pixels.clone(), [scene.height, scene.width, 3]),
+            &device,
+        );
+        let logits = sam.masks_for_boxes(image.clone(), &[object_box, lane_box]);
+        assert_eq!(logits.dims(), [2, scene.height, scene.width]);
+        let all = to_vec(logits);
+        let object_mask: Vec<bool> = all[..n].iter().map(|v| *v > 0.0).collect();
+        let object_iou = iou(&object_mask, &scene.object);
+        eprintln!("{backend}: object IoU {object_iou}");
+        assert!(object_iou >= 0.9, "{backend}: object IoU {object_iou}");
 
-    // The second box's mask stays out of the object, and the union of both
-    // masks is the pixel-wise OR.
-    let lane_mask: Vec<bool> = all[n..].iter().map(|v| *v > 0.0).collect();
-    let overlap = lane_mask.iter().zip(&scene.object).filter(|(a, b)| **a && **b).count();
-    assert_eq!(overlap, 0, "the lane box's mask leaks into the object");
-    let union: Vec<bool> = to_vec(sam.union_logits_for_boxes(image, &[object_box, lane_box]))
-        .into_iter()
-        .map(|v| v > 0.0)
-        .collect();
-    let expected: Vec<bool> = object_mask.iter().zip(&lane_mask).map(|(a, b)| *a || *b).collect();
-    assert_eq!(union, expected);
+        // The second box's mask stays out of the object, and the union of
+        // both masks is the pixel-wise OR.
+        let lane_mask: Vec<bool> = all[n..].iter().map(|v| *v > 0.0).collect();
+        let overlap = lane_mask.iter().zip(&scene.object).filter(|(a, b)| **a && **b).count();
+        assert_eq!(overlap, 0, "{backend}: the lane box's mask leaks into the object");
+        let union: Vec<bool> = to_vec(sam.union_logits_for_boxes(image, &[object_box, lane_box]))
+            .into_iter()
+            .map(|v| v > 0.0)
+            .collect();
+        let expected: Vec<bool> = object_mask.iter().zip(&lane_mask).map(|(a, b)| *a || *b).collect();
+        assert_eq!(union, expected, "{backend}: union");
+    }
 }
