@@ -144,3 +144,19 @@ fn a_box_around_a_pasted_object_segments_it_and_several_boxes_run_in_one_call() 
         assert_eq!(union, expected, "{backend}: union");
     }
 }
+
+/// The f16 file (half the download) loads into the f32 model and stays
+/// close to the reference: f16 rounding of the weights only.
+#[test]
+fn the_f16_weights_give_nearly_the_same_embedding() {
+    let name = "mobile_sam.f16.safetensors";
+    let device = Device::flex();
+    let sam = load_sam(&SamConfig::mobile_sam(), weights_bytes(name), name, &device).unwrap();
+    let (input, _) = sam.preprocess(read_png("road_1024x576.png", &device));
+    let err = relative_l2(
+        &to_vec(sam.embed(input)),
+        &Fixture::open("mobile_sam_parity.safetensors").f32s("image_embedding").1,
+    );
+    eprintln!("f16 weights: embedding relative L2 {err:e}");
+    assert!(err < 1e-2, "f16 weights: embedding relative L2 {err:e}");
+}

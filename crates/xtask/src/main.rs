@@ -41,13 +41,14 @@ fn main() -> ExitCode {
 /// Fetches the official MobileSAM checkpoint (skipped when present and
 /// verified) and converts it.
 fn weights() -> Result<(), String> {
+    weights_with(tools::cargo().args(["run", "--quiet", "-p", "s2m-cli", "--"]))
+}
+
+/// Runs `<s2m> weights fetch`, `s2m_command` being how to start `s2m`.
+fn weights_with(s2m_command: &mut Command) -> Result<(), String> {
     tools::ensure_python_pip()?;
     step("weights: fetch and convert MobileSAM");
-    tools::run(
-        tools::cargo()
-            .args(["run", "--quiet", "-p", "s2m-cli", "--", "weights", "fetch", "--dir"])
-            .arg(tools::weights_dir()),
-    )
+    tools::run(s2m_command.args(["weights", "fetch", "--dir"]).arg(tools::weights_dir()))
 }
 
 /// What the page needs from a static host: the app and the weights.
@@ -73,15 +74,21 @@ fn demo(args: &[String]) -> Result<(), String> {
 
 fn test(extra: &[String]) -> Result<(), String> {
     tools::ensure_vulkan_driver()?;
-    weights()?;
-    step("tests: Rust, whole workspace (wgpu tests on lavapipe required)");
-    tools::run(
-        tools::cargo()
-            .args(["test", "--workspace", "--exclude", "s2m-web"])
-            .args(extra)
+    let cargo_test = || {
+        let mut cmd = tools::cargo();
+        cmd.args(["test", "--workspace", "--exclude", "s2m-web"])
             .env("S2M_WEIGHTS_DIR", tools::weights_dir())
-            .env("S2M_REQUIRE_WGPU", "1"),
-    )?;
+            .env("S2M_REQUIRE_WGPU", "1");
+        cmd
+    };
+    // Build the tests first and fetch the weights with the `s2m` binary that
+    // build made: a separate `cargo run` would resolve other features and
+    // compile burn a second time.
+    step("build: Rust tests");
+    tools::run(cargo_test().arg("--no-run"))?;
+    weights_with(&mut Command::new(tools::target_dir().join("debug/s2m")))?;
+    step("tests: Rust, whole workspace (wgpu tests on lavapipe required)");
+    tools::run(cargo_test().args(extra))?;
     browser_tests()
 }
 
@@ -99,7 +106,7 @@ fn browser_tests() -> Result<(), String> {
     mounts.push(Mount { prefix: "/fixtures/", dir: repo_root().join("tests/fixtures"), extensions: &["png"] });
     let (url, _server) = static_server::start("127.0.0.1:0", mounts)?;
     step(&format!("tests: browser, against {url}"));
-    let artifacts = repo_root().join("target/browser-artifacts");
+    let artifacts = tools::target_dir().join("browser-artifacts");
     tools::run(
         Command::new("node")
             .arg(dir.join("sam_box.test.mjs"))
