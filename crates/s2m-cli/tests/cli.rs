@@ -147,3 +147,23 @@ fn a_file_that_is_not_a_checkpoint_is_a_message() {
     let output = s2m(&["weights", "convert", path.to_str().unwrap(), "--dir", dir.to_str().unwrap()]);
     assert_fails_with(&output, "model.pth: not a readable PyTorch checkpoint");
 }
+
+/// Asking wgpu for a discrete GPU where there is none (as on CI) must be a
+/// message naming the problem; where one exists, the command just works.
+#[test]
+fn a_missing_gpu_adapter_is_a_message() {
+    let image = fixture("road_1024x576.png");
+    let out = temp_dir("no-adapter").join("mask.png");
+    let weights = weights_dir();
+    let output = Command::new(env!("CARGO_BIN_EXE_s2m"))
+        .args([
+            "sam", "--image", image.to_str().unwrap(), "--box", "630,390,780,500",
+            "--out", out.to_str().unwrap(), "--weights-dir", weights.to_str().unwrap(), "--backend", "wgpu",
+        ])
+        .env("CUBECL_WGPU_DEFAULT_DEVICE", "DiscreteGpu(0)")
+        .output()
+        .unwrap();
+    if !output.status.success() {
+        assert_fails_with(&output, "no usable GPU adapter for the wgpu backend");
+    }
+}
