@@ -6,6 +6,7 @@
 //! browser) decides where it runs. No file or network I/O happens here;
 //! weights arrive as bytes.
 
+pub mod detector;
 pub mod device;
 pub mod nn;
 pub mod sam;

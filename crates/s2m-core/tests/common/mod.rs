@@ -74,6 +74,12 @@ impl Fixture {
         (shape, values)
     }
 
+    pub fn i64s(&self, key: &str) -> Vec<i64> {
+        let (dtype, _, data) = self.view(key);
+        assert_eq!(dtype, safetensors::Dtype::I64, "{key}");
+        data.chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap())).collect()
+    }
+
     pub fn u8s(&self, key: &str) -> (Vec<usize>, Vec<u8>) {
         let (dtype, shape, data) = self.view(key);
         assert_eq!(dtype, safetensors::Dtype::U8, "{key}");
