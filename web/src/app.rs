@@ -35,7 +35,10 @@ fn weights_base() -> String {
             search
                 .trim_start_matches('?')
                 .split('&')
-                .find_map(|kv| kv.strip_prefix("weights=").map(|v| js_sys::decode_uri_component(v).ok()?.as_string()))
+                .find_map(|kv| {
+                    kv.strip_prefix("weights=")
+                        .map(|v| js_sys::decode_uri_component(v).ok()?.as_string())
+                })
                 .flatten()
         })
         .unwrap_or_else(|| "weights".to_owned())
@@ -60,7 +63,10 @@ fn publish_result(mask: &[bool], width: usize, height: usize, b: [f32; 4]) {
 #[component]
 pub fn App() -> impl IntoView {
     // (state for tests and styling, message for people)
-    let (status, set_status) = signal(("loading".to_string(), "Loading MobileSAM weights…".to_string()));
+    let (status, set_status) = signal((
+        "loading".to_string(),
+        "Loading MobileSAM weights…".to_string(),
+    ));
     let (progress, set_progress) = signal((0u64, 0u64));
     let canvas_ref = NodeRef::<html::Canvas>::new();
     let state = StoredValue::new_local(PageState::default());
@@ -73,7 +79,8 @@ pub fn App() -> impl IntoView {
                 .find(MODEL, StorageDType::F32)
                 .ok_or_else(|| format!("{base}/manifest.json lists no {MODEL} weights"))?
                 .clone();
-            let bytes = fetch_verified(&base, &entry, |got, total| set_progress.set((got, total))).await?;
+            let bytes =
+                fetch_verified(&base, &entry, |got, total| set_progress.set((got, total))).await?;
             set_status.set(("loading".into(), "Starting WebGPU…".into()));
             Segmenter::new(&SamConfig::mobile_sam(), bytes, &entry.name).await
         }
@@ -88,8 +95,15 @@ pub fn App() -> impl IntoView {
     });
 
     let on_file = move |ev: leptos::ev::Event| {
-        let Some(input) = ev.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else { return };
-        let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
         spawn_local(async move {
             set_status.set(("embedding".into(), format!("Reading {}…", file.name())));
             match decode(&file).await {
@@ -125,7 +139,9 @@ pub fn App() -> impl IntoView {
     };
 
     let on_down = move |ev: MouseEvent| {
-        let Some(canvas) = canvas_ref.get_untracked() else { return };
+        let Some(canvas) = canvas_ref.get_untracked() else {
+            return;
+        };
         let ready = state.with_value(|s| s.image.is_some() && !s.busy);
         if ready {
             let start = event_to_image(&canvas, &ev);
@@ -133,17 +149,28 @@ pub fn App() -> impl IntoView {
         }
     };
     let on_move = move |ev: MouseEvent| {
-        let Some(canvas) = canvas_ref.get_untracked() else { return };
+        let Some(canvas) = canvas_ref.get_untracked() else {
+            return;
+        };
         if let Some((x0, y0)) = state.with_value(|s| s.drag_start) {
             let (x1, y1) = event_to_image(&canvas, &ev);
             redraw(Some([x0, y0, x1, y1]));
         }
     };
     let on_up = move |ev: MouseEvent| {
-        let Some(canvas) = canvas_ref.get_untracked() else { return };
-        let Some((x0, y0)) = state.try_update_value(|s| s.drag_start.take()).flatten() else { return };
+        let Some(canvas) = canvas_ref.get_untracked() else {
+            return;
+        };
+        let Some((x0, y0)) = state.try_update_value(|s| s.drag_start.take()).flatten() else {
+            return;
+        };
         let (x1, y1) = event_to_image(&canvas, &ev);
-        let b = [x0.min(x1) as f32, y0.min(y1) as f32, x0.max(x1) as f32, y0.max(y1) as f32];
+        let b = [
+            x0.min(x1) as f32,
+            y0.min(y1) as f32,
+            x0.max(x1) as f32,
+            y0.max(y1) as f32,
+        ];
         if b[2] - b[0] < 2.0 || b[3] - b[1] < 2.0 {
             redraw(None);
             return;
@@ -154,7 +181,12 @@ pub fn App() -> impl IntoView {
             let segmenter = state.try_update_value(|s| s.segmenter.take()).flatten();
             let Some(segmenter) = segmenter else { return };
             let result = segmenter.mask_for_box(b).await;
-            let (width, height) = state.with_value(|s| s.image.as_ref().map(|i| (i.width, i.height)).unwrap_or((0, 0)));
+            let (width, height) = state.with_value(|s| {
+                s.image
+                    .as_ref()
+                    .map(|i| (i.width, i.height))
+                    .unwrap_or((0, 0))
+            });
             state.update_value(|s| {
                 s.segmenter = Some(segmenter);
                 s.busy = false;
@@ -166,7 +198,10 @@ pub fn App() -> impl IntoView {
                     redraw(Some(b.map(f64::from)));
                     publish_result(&mask, width, height, b);
                     let pixels = mask.iter().filter(|m| **m).count();
-                    set_status.set(("done".into(), format!("Mask: {pixels} pixels. Draw another box.")));
+                    set_status.set((
+                        "done".into(),
+                        format!("Mask: {pixels} pixels. Draw another box."),
+                    ));
                 }
                 Err(e) => set_status.set(("error".into(), e)),
             }

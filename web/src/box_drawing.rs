@@ -16,7 +16,10 @@ pub fn event_to_image(canvas: &HtmlCanvasElement, event: &MouseEvent) -> (f64, f
     let sy = canvas.height() as f64 / rect.height().max(1.0);
     let x = (event.client_x() as f64 - rect.left()) * sx;
     let y = (event.client_y() as f64 - rect.top()) * sy;
-    (x.clamp(0.0, canvas.width() as f64), y.clamp(0.0, canvas.height() as f64))
+    (
+        x.clamp(0.0, canvas.width() as f64),
+        y.clamp(0.0, canvas.height() as f64),
+    )
 }
 
 /// An off-screen canvas holding the mask as translucent magenta.
@@ -27,9 +30,17 @@ pub fn mask_overlay(mask: &[bool], width: usize, height: usize) -> Option<HtmlCa
     canvas.set_height(height as u32);
     let rgba: Vec<u8> = mask
         .iter()
-        .flat_map(|&inside| if inside { [255, 0, 200, 130] } else { [0, 0, 0, 0] })
+        .flat_map(|&inside| {
+            if inside {
+                [255, 0, 200, 130]
+            } else {
+                [0, 0, 0, 0]
+            }
+        })
         .collect();
-    let data = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), width as u32, height as u32).ok()?;
+    let data =
+        ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), width as u32, height as u32)
+            .ok()?;
     context(&canvas)?.put_image_data(&data, 0.0, 0.0).ok()?;
     Some(canvas)
 }

@@ -29,7 +29,9 @@ pub async fn decode(file: &web_sys::File) -> Result<DecodedImage, String> {
         .map_err(|_| format!("{name}: not an image"))?;
     let (width, height) = (bitmap.width(), bitmap.height());
     if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
-        return Err(format!("{name} is {width}x{height}; sides from 1 to {MAX_SIDE} pixels are accepted"));
+        return Err(format!(
+            "{name} is {width}x{height}; sides from 1 to {MAX_SIDE} pixels are accepted"
+        ));
     }
     let document = window.document().ok_or("no document")?;
     let canvas: HtmlCanvasElement = document
@@ -53,7 +55,10 @@ pub async fn decode(file: &web_sys::File) -> Result<DecodedImage, String> {
         .get_image_data(0.0, 0.0, width as f64, height as f64)
         .map_err(|_| "cannot read the image pixels")?
         .data();
-    let rgb = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+    let rgb = rgba
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
     Ok(DecodedImage {
         bitmap,
         width: width as usize,

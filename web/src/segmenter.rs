@@ -21,7 +21,11 @@ impl Segmenter {
             format!("{e}. This page needs WebGPU: use a recent Chrome, Edge or Firefox with WebGPU enabled.")
         })?;
         let sam = load_sam(config, bytes, file, &device).map_err(|e| e.to_string())?;
-        Ok(Self { sam, device, image: None })
+        Ok(Self {
+            sam,
+            device,
+            image: None,
+        })
     }
 
     /// Embeds an RGB image (the work is queued on the GPU; it completes
@@ -37,14 +41,19 @@ impl Segmenter {
     pub async fn mask_for_box(&self, b: [f32; 4]) -> Result<Vec<bool>, String> {
         let (embedding, frame) = self.image.as_ref().ok_or("no image yet")?;
         let input_box = frame.boxes_to_input(&[b])[0];
-        let prompts = Prompts::Boxes(Tensor::from_data(TensorData::new(input_box.to_vec(), [1, 4]), &self.device));
+        let prompts = Prompts::Boxes(Tensor::from_data(
+            TensorData::new(input_box.to_vec(), [1, 4]),
+            &self.device,
+        ));
         let prediction = self.sam.decode(embedding.clone(), &prompts, false);
         let logits = self.sam.postprocess_masks(prediction.low_res_logits, frame);
         let data = logits
             .into_data_async()
             .await
             .map_err(|e| format!("reading the mask from the GPU failed: {e:?}"))?;
-        let logits = data.try_to_vec::<f32>().map_err(|e| format!("unexpected mask data: {e:?}"))?;
+        let logits = data
+            .try_to_vec::<f32>()
+            .map_err(|e| format!("unexpected mask data: {e:?}"))?;
         Ok(logits.into_iter().map(|logit| logit > 0.0).collect())
     }
 }

@@ -48,7 +48,9 @@ pub async fn fetch_verified(
 ) -> Result<Vec<u8>, String> {
     let url = format!("{base}/{}", entry.name);
     let response = fetch_response(&url).await?;
-    let body = response.body().ok_or_else(|| format!("{url}: empty body"))?;
+    let body = response
+        .body()
+        .ok_or_else(|| format!("{url}: empty body"))?;
     let reader: ReadableStreamDefaultReader = body
         .get_reader()
         .dyn_into()
@@ -58,7 +60,9 @@ pub async fn fetch_verified(
         let chunk = JsFuture::from(reader.read())
             .await
             .map_err(|e| js_error(&format!("download of {url} interrupted"), e))?;
-        let done = Reflect::get(&chunk, &"done".into()).map(|d| d.is_truthy()).unwrap_or(true);
+        let done = Reflect::get(&chunk, &"done".into())
+            .map(|d| d.is_truthy())
+            .unwrap_or(true);
         if done {
             break;
         }

@@ -28,11 +28,24 @@ pub enum BenchTarget {
 }
 
 pub fn run(target: BenchTarget) -> Result<()> {
-    let BenchTarget::Sam { model, backends, runs } = target;
-    println!("model {}, 1280x720 frame, one box prompt, {runs} timed runs after one warm-up", model.model);
-    println!("{:<8} {:>14} {:>14}", "backend", "encoder (ms)", "decoder (ms)");
+    let BenchTarget::Sam {
+        model,
+        backends,
+        runs,
+    } = target;
+    println!(
+        "model {}, 1280x720 frame, one box prompt, {runs} timed runs after one warm-up",
+        model.model
+    );
+    println!(
+        "{:<8} {:>14} {:>14}",
+        "backend", "encoder (ms)", "decoder (ms)"
+    );
     for backend in backends {
-        let args = ModelArgs { backend, ..model.clone() };
+        let args = ModelArgs {
+            backend,
+            ..model.clone()
+        };
         let (sam, device) = load_model(&args)?;
         let mut encoder = Vec::new();
         let mut decoder = Vec::new();
@@ -43,7 +56,12 @@ pub fn run(target: BenchTarget) -> Result<()> {
                 decoder.push(dec);
             }
         }
-        println!("{:<8} {:>14.1} {:>14.1}", backend.to_string(), mean_ms(&encoder), mean_ms(&decoder));
+        println!(
+            "{:<8} {:>14.1} {:>14.1}",
+            backend.to_string(),
+            mean_ms(&encoder),
+            mean_ms(&decoder)
+        );
     }
     Ok(())
 }
@@ -66,7 +84,10 @@ fn time_once(sam: &Sam, device: &Device) -> Result<(Duration, Duration)> {
 
     let start = Instant::now();
     let boxes = frame.boxes_to_input(&[[400.0, 200.0, 800.0, 600.0]]);
-    let prompts = Prompts::Boxes(Tensor::from_data(TensorData::new(boxes[0].to_vec(), [1, 4]), device));
+    let prompts = Prompts::Boxes(Tensor::from_data(
+        TensorData::new(boxes[0].to_vec(), [1, 4]),
+        device,
+    ));
     let prediction = sam.decode(embedding, &prompts, false);
     let _mask = sam.postprocess_masks(prediction.low_res_logits, &frame);
     device.sync()?;

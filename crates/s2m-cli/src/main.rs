@@ -16,7 +16,11 @@ use clap::{Parser, Subcommand};
 use s2m_core::device::Backend;
 
 #[derive(Parser)]
-#[command(name = "s2m", version, about = "Segment every out-of-distribution object (S2M) on Burn")]
+#[command(
+    name = "s2m",
+    version,
+    about = "Segment every out-of-distribution object (S2M) on Burn"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

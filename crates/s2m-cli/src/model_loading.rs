@@ -10,15 +10,28 @@ use s2m_weights::{Manifest, StorageDType, integrity};
 use crate::ModelArgs;
 
 pub fn load_model(args: &ModelArgs) -> Result<(Sam, Device)> {
-    let config = SamConfig::from_model_name(&args.model)
-        .ok_or_else(|| anyhow!("unknown model `{}` (expected mobile_sam, sam_vit_b, sam_vit_l or sam_vit_h)", args.model))?;
+    let config = SamConfig::from_model_name(&args.model).ok_or_else(|| {
+        anyhow!(
+            "unknown model `{}` (expected mobile_sam, sam_vit_b, sam_vit_l or sam_vit_h)",
+            args.model
+        )
+    })?;
     let manifest_path = args.weights_dir.join(MANIFEST_FILE);
     let manifest = Manifest::read(&manifest_path).with_context(|| {
-        format!("no weights found; run `s2m weights fetch --dir {}` first", args.weights_dir.display())
+        format!(
+            "no weights found; run `s2m weights fetch --dir {}` first",
+            args.weights_dir.display()
+        )
     })?;
-    let entry = manifest.find(&args.model, StorageDType::F32).ok_or_else(|| {
-        anyhow!("{} lists no f32 weights for `{}`", manifest_path.display(), args.model)
-    })?;
+    let entry = manifest
+        .find(&args.model, StorageDType::F32)
+        .ok_or_else(|| {
+            anyhow!(
+                "{} lists no f32 weights for `{}`",
+                manifest_path.display(),
+                args.model
+            )
+        })?;
     let path = args.weights_dir.join(&entry.name);
     let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
     integrity::verify(&entry.name, &bytes, entry.size, &entry.sha256)?;

@@ -47,7 +47,12 @@ pub fn run(args: &SamArgs) -> Result<()> {
         if b[0] < 0.0 || b[1] < 0.0 || b[2] > w || b[3] > h {
             bail!(
                 "box {},{},{},{} lies outside the {}x{} image",
-                b[0], b[1], b[2], b[3], image.width, image.height
+                b[0],
+                b[1],
+                b[2],
+                b[3],
+                image.width,
+                image.height
             );
         }
     }

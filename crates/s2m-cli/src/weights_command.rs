@@ -34,10 +34,20 @@ pub fn run(action: WeightsAction) -> Result<()> {
             println!("verified {}", checkpoint.display());
             (checkpoint, dir, Some("mobile_sam".to_owned()))
         }
-        WeightsAction::Convert { checkpoint, dir, model } => (checkpoint, dir, model),
+        WeightsAction::Convert {
+            checkpoint,
+            dir,
+            model,
+        } => (checkpoint, dir, model),
     };
     for entry in convert_sam_checkpoint(&checkpoint, &dir, model.as_deref())? {
-        println!("wrote {}/{} ({} bytes, sha256 {})", dir.display(), entry.name, entry.size, entry.sha256);
+        println!(
+            "wrote {}/{} ({} bytes, sha256 {})",
+            dir.display(),
+            entry.name,
+            entry.size,
+            entry.sha256
+        );
     }
     Ok(())
 }

@@ -13,7 +13,9 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn weights_dir() -> PathBuf {
-    std::env::var_os("S2M_WEIGHTS_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("weights"))
+    std::env::var_os("S2M_WEIGHTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("weights"))
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -23,19 +25,31 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn s2m(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_s2m")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_s2m"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// Asserts a clean failure: non-zero exit, no panic, a message naming `needle`.
 fn assert_fails_with(output: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "expected failure, stderr: {stderr}");
+    assert!(
+        !output.status.success(),
+        "expected failure, stderr: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "panicked: {stderr}");
     assert!(stderr.contains(needle), "`{needle}` not in: {stderr}");
 }
 
 fn read_mask(path: &std::path::Path) -> Vec<bool> {
-    image::open(path).unwrap().to_luma8().into_raw().into_iter().map(|v| v > 127).collect()
+    image::open(path)
+        .unwrap()
+        .to_luma8()
+        .into_raw()
+        .into_iter()
+        .map(|v| v > 127)
+        .collect()
 }
 
 #[test]
@@ -44,10 +58,21 @@ fn sam_writes_the_mask_of_the_boxed_object() {
     let weights = weights_dir();
     let image = fixture("road_1024x576.png");
     let output = s2m(&[
-        "sam", "--image", image.to_str().unwrap(), "--box", "630,390,780,500",
-        "--out", out.to_str().unwrap(), "--weights-dir", weights.to_str().unwrap(),
+        "sam",
+        "--image",
+        image.to_str().unwrap(),
+        "--box",
+        "630,390,780,500",
+        "--out",
+        out.to_str().unwrap(),
+        "--weights-dir",
+        weights.to_str().unwrap(),
     ]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let mask = read_mask(&out);
     let truth = read_mask(&fixture("road_1024x576_object_mask.png"));
     let inter = mask.iter().zip(&truth).filter(|(a, b)| **a && **b).count() as f64;
@@ -61,7 +86,15 @@ fn a_corrupt_image_is_a_message() {
     let mut bytes = std::fs::read(fixture("road_1024x576.png")).unwrap();
     bytes.truncate(bytes.len() / 3);
     std::fs::write(&path, bytes).unwrap();
-    let output = s2m(&["sam", "--image", path.to_str().unwrap(), "--box", "1,1,9,9", "--out", "/dev/null"]);
+    let output = s2m(&[
+        "sam",
+        "--image",
+        path.to_str().unwrap(),
+        "--box",
+        "1,1,9,9",
+        "--out",
+        "/dev/null",
+    ]);
     assert_fails_with(&output, "frame.png is not a readable image");
 }
 
@@ -72,7 +105,11 @@ fn huge_png_header() -> Vec<u8> {
         for &b in bytes {
             crc ^= b as u32;
             for _ in 0..8 {
-                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc
@@ -92,16 +129,40 @@ fn huge_png_header() -> Vec<u8> {
 fn a_huge_image_is_refused_before_decoding() {
     let path = temp_dir("huge").join("huge.png");
     std::fs::write(&path, huge_png_header()).unwrap();
-    let output = s2m(&["sam", "--image", path.to_str().unwrap(), "--box", "1,1,9,9", "--out", "/dev/null"]);
+    let output = s2m(&[
+        "sam",
+        "--image",
+        path.to_str().unwrap(),
+        "--box",
+        "1,1,9,9",
+        "--out",
+        "/dev/null",
+    ]);
     assert_fails_with(&output, "larger than 16384x16384");
 }
 
 #[test]
 fn a_box_outside_the_image_is_a_message() {
     let image = fixture("road_1024x576.png");
-    let output = s2m(&["sam", "--image", image.to_str().unwrap(), "--box", "600,400,1100,500", "--out", "/dev/null"]);
+    let output = s2m(&[
+        "sam",
+        "--image",
+        image.to_str().unwrap(),
+        "--box",
+        "600,400,1100,500",
+        "--out",
+        "/dev/null",
+    ]);
     assert_fails_with(&output, "lies outside the 1024x576 image");
-    let output = s2m(&["sam", "--image", image.to_str().unwrap(), "--box", "600,400,500,500", "--out", "/dev/null"]);
+    let output = s2m(&[
+        "sam",
+        "--image",
+        image.to_str().unwrap(),
+        "--box",
+        "600,400,500,500",
+        "--out",
+        "/dev/null",
+    ]);
     assert_fails_with(&output, "x0 < x1");
 }
 
@@ -110,8 +171,15 @@ fn missing_weights_say_how_to_get_them() {
     let image = fixture("road_1024x576.png");
     let empty = temp_dir("no-weights");
     let output = s2m(&[
-        "sam", "--image", image.to_str().unwrap(), "--box", "1,1,9,9", "--out", "/dev/null",
-        "--weights-dir", empty.to_str().unwrap(),
+        "sam",
+        "--image",
+        image.to_str().unwrap(),
+        "--box",
+        "1,1,9,9",
+        "--out",
+        "/dev/null",
+        "--weights-dir",
+        empty.to_str().unwrap(),
     ]);
     assert_fails_with(&output, "s2m weights fetch");
 }
@@ -119,14 +187,36 @@ fn missing_weights_say_how_to_get_them() {
 #[test]
 fn corrupt_weights_are_named() {
     let dir = temp_dir("bad-weights");
-    let output = s2m(&["weights", "convert", fixture("sam_vit_tiny.pth").to_str().unwrap(), "--model", "mobile_sam", "--dir", dir.to_str().unwrap()]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = s2m(&[
+        "weights",
+        "convert",
+        fixture("sam_vit_tiny.pth").to_str().unwrap(),
+        "--model",
+        "mobile_sam",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     // Truncate the converted file: the manifest's size check names it.
     let file = dir.join("mobile_sam.f32.safetensors");
     let bytes = std::fs::read(&file).unwrap();
     std::fs::write(&file, &bytes[..bytes.len() - 10]).unwrap();
     let image = fixture("road_1024x576.png");
-    let args = ["sam", "--image", image.to_str().unwrap(), "--box", "1,1,9,9", "--out", "/dev/null", "--weights-dir", dir.to_str().unwrap()];
+    let args = [
+        "sam",
+        "--image",
+        image.to_str().unwrap(),
+        "--box",
+        "1,1,9,9",
+        "--out",
+        "/dev/null",
+        "--weights-dir",
+        dir.to_str().unwrap(),
+    ];
     assert_fails_with(&s2m(&args), "mobile_sam.f32.safetensors: size is");
     // Same size, other bytes: the sha256 check names it.
     let mut altered = bytes.clone();
@@ -136,7 +226,10 @@ fn corrupt_weights_are_named() {
     assert_fails_with(&s2m(&args), "mobile_sam.f32.safetensors: sha256");
     // Intact file of the wrong model (a tiny ViT named mobile_sam): a missing tensor is named.
     std::fs::write(&file, &bytes).unwrap();
-    assert_fails_with(&s2m(&args), "mobile_sam.f32.safetensors: tensor `image_encoder.");
+    assert_fails_with(
+        &s2m(&args),
+        "mobile_sam.f32.safetensors: tensor `image_encoder.",
+    );
 }
 
 #[test]
@@ -144,7 +237,13 @@ fn a_file_that_is_not_a_checkpoint_is_a_message() {
     let dir = temp_dir("not-a-checkpoint");
     let path = dir.join("model.pth");
     std::fs::write(&path, b"definitely not a checkpoint").unwrap();
-    let output = s2m(&["weights", "convert", path.to_str().unwrap(), "--dir", dir.to_str().unwrap()]);
+    let output = s2m(&[
+        "weights",
+        "convert",
+        path.to_str().unwrap(),
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
     assert_fails_with(&output, "model.pth: not a readable PyTorch checkpoint");
 }
 
@@ -157,8 +256,17 @@ fn a_missing_gpu_adapter_is_a_message() {
     let weights = weights_dir();
     let output = Command::new(env!("CARGO_BIN_EXE_s2m"))
         .args([
-            "sam", "--image", image.to_str().unwrap(), "--box", "630,390,780,500",
-            "--out", out.to_str().unwrap(), "--weights-dir", weights.to_str().unwrap(), "--backend", "wgpu",
+            "sam",
+            "--image",
+            image.to_str().unwrap(),
+            "--box",
+            "630,390,780,500",
+            "--out",
+            out.to_str().unwrap(),
+            "--weights-dir",
+            weights.to_str().unwrap(),
+            "--backend",
+            "wgpu",
         ])
         .env("CUBECL_WGPU_DEFAULT_DEVICE", "DiscreteGpu(0)")
         .output()

@@ -19,7 +19,9 @@ impl std::str::FromStr for Backend {
         match s {
             "cpu" => Ok(Self::Cpu),
             "wgpu" => Ok(Self::Wgpu),
-            other => Err(format!("unknown backend `{other}` (expected `cpu` or `wgpu`)")),
+            other => Err(format!(
+                "unknown backend `{other}` (expected `cpu` or `wgpu`)"
+            )),
         }
     }
 }
@@ -34,7 +36,9 @@ impl std::fmt::Display for Backend {
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("no usable GPU adapter for the wgpu backend: {0} (install a Vulkan driver, e.g. Mesa's lavapipe, or use the cpu backend)")]
+#[error(
+    "no usable GPU adapter for the wgpu backend: {0} (install a Vulkan driver, e.g. Mesa's lavapipe, or use the cpu backend)"
+)]
 pub struct NoAdapter(pub String);
 
 /// The device for `backend`. The wgpu runtime is initialised once per

@@ -73,7 +73,13 @@ pub struct Mlp {
 }
 
 impl Mlp {
-    pub fn new(input: usize, hidden: usize, output: usize, num_layers: usize, device: &Device) -> Self {
+    pub fn new(
+        input: usize,
+        hidden: usize,
+        output: usize,
+        num_layers: usize,
+        device: &Device,
+    ) -> Self {
         let layers = (0..num_layers)
             .map(|i| {
                 let d_in = if i == 0 { input } else { hidden };
@@ -116,13 +122,16 @@ pub fn scaled_dot_product_attention(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::{Tolerance, TensorData};
+    use burn::tensor::{TensorData, Tolerance};
 
     #[test]
     fn layer_norm_2d_normalises_each_pixel_over_channels() {
         let device = Device::flex();
         let norm = LayerNorm2d::new(2, &device);
-        let x = Tensor::<4>::from_data(TensorData::new(vec![1.0f32, 5.0, 3.0, 7.0], [1, 2, 1, 2]), &device);
+        let x = Tensor::<4>::from_data(
+            TensorData::new(vec![1.0f32, 5.0, 3.0, 7.0], [1, 2, 1, 2]),
+            &device,
+        );
         let y = norm.forward(x);
         // Pixel 0: channels (1, 3) -> (-1, 1); pixel 1: (5, 7) -> (-1, 1).
         y.into_data().assert_approx_eq::<f32>(
@@ -139,9 +148,14 @@ mod tests {
         bn.running_var = Param::from_tensor(Tensor::from_floats([4.0 - 1e-5], &device));
         bn.weight = Param::from_tensor(Tensor::from_floats([3.0], &device));
         bn.bias = Param::from_tensor(Tensor::from_floats([1.0], &device));
-        let y = bn.forward(Tensor::<4>::from_data(TensorData::new(vec![4.0f32], [1, 1, 1, 1]), &device));
+        let y = bn.forward(Tensor::<4>::from_data(
+            TensorData::new(vec![4.0f32], [1, 1, 1, 1]),
+            &device,
+        ));
         // (4 - 2) / 2 * 3 + 1 = 4
-        y.into_data()
-            .assert_approx_eq::<f32>(&TensorData::new(vec![4.0f32], [1, 1, 1, 1]), Tolerance::absolute(1e-4));
+        y.into_data().assert_approx_eq::<f32>(
+            &TensorData::new(vec![4.0f32], [1, 1, 1, 1]),
+            Tolerance::absolute(1e-4),
+        );
     }
 }

@@ -19,7 +19,13 @@ use s2m_core::sam::{Prompts, Sam, SamConfig, load_sam};
 const WEIGHTS: &str = "mobile_sam.f32.safetensors";
 
 fn load(device: &Device) -> Sam {
-    load_sam(&SamConfig::mobile_sam(), weights_bytes(WEIGHTS), WEIGHTS, device).unwrap()
+    load_sam(
+        &SamConfig::mobile_sam(),
+        weights_bytes(WEIGHTS),
+        WEIGHTS,
+        device,
+    )
+    .unwrap()
 }
 
 fn read_png(name: &str, device: &Device) -> Tensor<3> {
@@ -30,7 +36,9 @@ fn read_png(name: &str, device: &Device) -> Tensor<3> {
 }
 
 fn unpack_bits(packed: &[u8], len: usize) -> Vec<bool> {
-    (0..len).map(|i| packed[i / 8] >> (7 - i % 8) & 1 == 1).collect()
+    (0..len)
+        .map(|i| packed[i / 8] >> (7 - i % 8) & 1 == 1)
+        .collect()
 }
 
 #[test]
@@ -47,7 +55,10 @@ fn mobile_sam_matches_pytorch_on_every_backend() {
 
         let boxes = Prompts::Boxes(fx.tensor("boxes", &device));
         let out = sam.decode(embedding.clone(), &boxes, false);
-        let err = relative_l2(&to_vec(out.low_res_logits.clone()), &fx.f32s("box_low_res_logits").1);
+        let err = relative_l2(
+            &to_vec(out.low_res_logits.clone()),
+            &fx.f32s("box_low_res_logits").1,
+        );
         eprintln!("{backend}: box logits relative L2 {err:e}");
         assert!(err < 1e-3, "{backend}: box logits relative L2 {err:e}");
         let err = max_abs_diff(&to_vec(out.iou), &fx.f32s("box_iou").1);
@@ -58,7 +69,8 @@ fn mobile_sam_matches_pytorch_on_every_backend() {
             .map(|v| v > 0.0)
             .collect();
         let expected = unpack_bits(&fx.u8s("box_masks_packed").1, masks.len());
-        let agree = masks.iter().zip(&expected).filter(|(a, b)| a == b).count() as f64 / masks.len() as f64;
+        let agree =
+            masks.iter().zip(&expected).filter(|(a, b)| a == b).count() as f64 / masks.len() as f64;
         eprintln!("{backend}: final masks agree on {agree}");
         assert!(agree >= 0.999, "{backend}: final masks agree on {agree}");
 
@@ -67,7 +79,10 @@ fn mobile_sam_matches_pytorch_on_every_backend() {
             labels: fx.tensor("point_labels", &device),
         };
         let out = sam.decode(embedding, &points, false);
-        let err = relative_l2(&to_vec(out.low_res_logits), &fx.f32s("point_low_res_logits").1);
+        let err = relative_l2(
+            &to_vec(out.low_res_logits),
+            &fx.f32s("point_low_res_logits").1,
+        );
         assert!(err < 1e-3, "{backend}: point logits relative L2 {err:e}");
     }
 }
@@ -96,19 +111,32 @@ fn road_scene() -> Scene {
                 [120.0 + y as f32 * 0.2, 160.0 + y as f32 * 0.1, 215.0]
             } else {
                 let lane = (x as i32 - 640 - (y as i32 - 300)).abs() < 6 && (y / 40) % 2 == 0;
-                if lane { [235.0, 235.0, 230.0] } else { [95.0 + noise, 95.0 + noise, 100.0 + noise] }
+                if lane {
+                    [235.0, 235.0, 230.0]
+                } else {
+                    [95.0 + noise, 95.0 + noise, 100.0 + noise]
+                }
             };
             let (dx, dy) = ((x as f32 - cx) / rx, (y as f32 - cy) / ry);
             let in_ellipse = dx * dx + dy * dy <= 1.0;
             let in_box = (650..750).contains(&x) && (410..470).contains(&y);
             if in_ellipse || in_box {
                 object[i] = true;
-                rgb = if in_box { [230.0, 150.0, 40.0] } else { [150.0, 30.0, 30.0] };
+                rgb = if in_box {
+                    [230.0, 150.0, 40.0]
+                } else {
+                    [150.0, 30.0, 30.0]
+                };
             }
             pixels[i * 3..i * 3 + 3].copy_from_slice(&rgb);
         }
     }
-    Scene { pixels, object, width, height }
+    Scene {
+        pixels,
+        object,
+        width,
+        height,
+    }
 }
 
 #[test]
@@ -134,13 +162,24 @@ fn a_box_around_a_pasted_object_segments_it_and_several_boxes_run_in_one_call() 
         // The second box's mask stays out of the object, and the union of
         // both masks is the pixel-wise OR.
         let lane_mask: Vec<bool> = all[n..].iter().map(|v| *v > 0.0).collect();
-        let overlap = lane_mask.iter().zip(&scene.object).filter(|(a, b)| **a && **b).count();
-        assert_eq!(overlap, 0, "{backend}: the lane box's mask leaks into the object");
+        let overlap = lane_mask
+            .iter()
+            .zip(&scene.object)
+            .filter(|(a, b)| **a && **b)
+            .count();
+        assert_eq!(
+            overlap, 0,
+            "{backend}: the lane box's mask leaks into the object"
+        );
         let union: Vec<bool> = to_vec(sam.union_logits_for_boxes(image, &[object_box, lane_box]))
             .into_iter()
             .map(|v| v > 0.0)
             .collect();
-        let expected: Vec<bool> = object_mask.iter().zip(&lane_mask).map(|(a, b)| *a || *b).collect();
+        let expected: Vec<bool> = object_mask
+            .iter()
+            .zip(&lane_mask)
+            .map(|(a, b)| *a || *b)
+            .collect();
         assert_eq!(union, expected, "{backend}: union");
     }
 }
@@ -155,7 +194,9 @@ fn the_f16_weights_give_nearly_the_same_embedding() {
     let (input, _) = sam.preprocess(read_png("road_1024x576.png", &device));
     let err = relative_l2(
         &to_vec(sam.embed(input)),
-        &Fixture::open("mobile_sam_parity.safetensors").f32s("image_embedding").1,
+        &Fixture::open("mobile_sam_parity.safetensors")
+            .f32s("image_embedding")
+            .1,
     );
     eprintln!("f16 weights: embedding relative L2 {err:e}");
     assert!(err < 1e-2, "f16 weights: embedding relative L2 {err:e}");

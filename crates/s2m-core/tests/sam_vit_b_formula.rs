@@ -14,14 +14,15 @@ mod common;
 use burn::tensor::{Device, Tensor, TensorData};
 use common::*;
 use s2m_core::sam::{Prompts, SamConfig, load_sam};
+use s2m_weights::StorageDType;
 use s2m_weights::checkpoint::NamedTensor;
 use s2m_weights::convert::to_safetensors_bytes;
 use s2m_weights::key_map::official_to_ours;
-use s2m_weights::StorageDType;
 
 fn fnv1a64(name: &str) -> u64 {
-    name.bytes()
-        .fold(0xCBF2_9CE4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01B3))
+    name.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01B3)
+    })
 }
 
 /// Element `k` of the tensor `name`, uniform in [-1, 1) (splitmix64).
@@ -57,11 +58,16 @@ fn formula(name: &str, shape: &[usize]) -> Vec<f32> {
 #[test]
 fn full_size_vit_b_matches_pytorch_on_formula_weights() {
     let shapes: Vec<(String, Vec<usize>)> =
-        serde_json::from_slice(&std::fs::read(fixture_path("sam_vit_b_shapes.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(fixture_path("sam_vit_b_shapes.json")).unwrap())
+            .unwrap();
     let tensors: Vec<NamedTensor> = shapes
         .iter()
         .filter_map(|(name, shape)| {
-            official_to_ours(name).map(|ours| NamedTensor { name: ours, shape: shape.clone(), data: formula(name, shape) })
+            official_to_ours(name).map(|ours| NamedTensor {
+                name: ours,
+                shape: shape.clone(),
+                data: formula(name, shape),
+            })
         })
         .collect();
     let bytes = to_safetensors_bytes(&tensors, StorageDType::F32).unwrap();
@@ -69,7 +75,9 @@ fn full_size_vit_b_matches_pytorch_on_formula_weights() {
     let device = Device::flex();
     let sam = load_sam(&SamConfig::vit_b(), bytes, "sam_vit_b (formula)", &device).unwrap();
 
-    let img = image::open(fixture_path("road_1024x576.png")).unwrap().to_rgb8();
+    let img = image::open(fixture_path("road_1024x576.png"))
+        .unwrap()
+        .to_rgb8();
     let data: Vec<f32> = img.into_raw().into_iter().map(f32::from).collect();
     let image = Tensor::<3>::from_data(TensorData::new(data, [576, 1024, 3]), &device);
     let (input, _) = sam.preprocess(image);
@@ -87,7 +95,10 @@ fn full_size_vit_b_matches_pytorch_on_formula_weights() {
     assert!(err < 1e-4, "embedding relative L2 {err:e}");
 
     let out = sam.decode(embedding, &Prompts::Boxes(fx.tensor("box", &device)), false);
-    let err = relative_l2(&to_vec(out.low_res_logits), &fx.f32s("box_low_res_logits").1);
+    let err = relative_l2(
+        &to_vec(out.low_res_logits),
+        &fx.f32s("box_low_res_logits").1,
+    );
     eprintln!("box logits relative L2 {err:e}");
     assert!(err < 1e-3, "box logits relative L2 {err:e}");
     let err = max_abs_diff(&to_vec(out.iou), &fx.f32s("box_iou").1);

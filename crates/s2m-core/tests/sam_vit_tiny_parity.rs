@@ -48,7 +48,10 @@ fn load_tiny(device: &Device) -> Sam {
         Some("sam_vit_tiny"),
     )
     .unwrap();
-    let f32_file = entries.iter().find(|e| e.name.ends_with(".f32.safetensors")).unwrap();
+    let f32_file = entries
+        .iter()
+        .find(|e| e.name.ends_with(".f32.safetensors"))
+        .unwrap();
     let bytes = std::fs::read(dir.join(&f32_file.name)).unwrap();
     load_sam(&tiny_config(), bytes, &f32_file.name, device).unwrap()
 }
@@ -56,7 +59,10 @@ fn load_tiny(device: &Device) -> Sam {
 fn check_close(what: &str, actual: Vec<f32>, expected: &[f32], tolerance: f64) {
     let err = relative_l2(&actual, expected);
     eprintln!("{what}: relative L2 {err:e}");
-    assert!(err < tolerance, "{what}: relative L2 {err:e} >= {tolerance:e}");
+    assert!(
+        err < tolerance,
+        "{what}: relative L2 {err:e} >= {tolerance:e}"
+    );
 }
 
 #[test]
@@ -71,32 +77,75 @@ fn tiny_vit_sam_matches_pytorch_on_every_backend() {
         let image = Tensor::<3>::from_data(TensorData::new(raw, [96, 128, 3]), &device);
         let (input, frame) = sam.preprocess(image);
         let (_, expected_input) = fx.f32s("input_image");
-        assert!(max_abs_diff(&to_vec(input.clone()), &expected_input) < 1e-5, "{backend}: preprocess");
+        assert!(
+            max_abs_diff(&to_vec(input.clone()), &expected_input) < 1e-5,
+            "{backend}: preprocess"
+        );
         assert_eq!(frame.resized, (96, 128));
 
         let embedding = sam.embed(input);
-        check_close(&format!("{backend}: embedding"), to_vec(embedding.clone()), &fx.f32s("image_embedding").1, 1e-4);
+        check_close(
+            &format!("{backend}: embedding"),
+            to_vec(embedding.clone()),
+            &fx.f32s("image_embedding").1,
+            1e-4,
+        );
 
         let dense_pe = sam.prompt_encoder.dense_pe(&device);
-        check_close(&format!("{backend}: dense pe"), to_vec(dense_pe), &fx.f32s("dense_pe").1, 1e-5);
+        check_close(
+            &format!("{backend}: dense pe"),
+            to_vec(dense_pe),
+            &fx.f32s("dense_pe").1,
+            1e-5,
+        );
 
         let boxes = Prompts::Boxes(fx.tensor("boxes", &device));
         let out = sam.decode(embedding.clone(), &boxes, false);
-        check_close(&format!("{backend}: box logits"), to_vec(out.low_res_logits), &fx.f32s("box_low_res_logits").1, 1e-3);
-        check_close(&format!("{backend}: box iou"), to_vec(out.iou), &fx.f32s("box_iou").1, 1e-3);
+        check_close(
+            &format!("{backend}: box logits"),
+            to_vec(out.low_res_logits),
+            &fx.f32s("box_low_res_logits").1,
+            1e-3,
+        );
+        check_close(
+            &format!("{backend}: box iou"),
+            to_vec(out.iou),
+            &fx.f32s("box_iou").1,
+            1e-3,
+        );
 
         let points = Prompts::Points {
             coords: fx.tensor("point_coords", &device),
             labels: fx.tensor("point_labels", &device),
         };
         let out = sam.decode(embedding.clone(), &points, false);
-        check_close(&format!("{backend}: point logits"), to_vec(out.low_res_logits), &fx.f32s("point_low_res_logits").1, 1e-3);
-        check_close(&format!("{backend}: point iou"), to_vec(out.iou), &fx.f32s("point_iou").1, 1e-3);
+        check_close(
+            &format!("{backend}: point logits"),
+            to_vec(out.low_res_logits),
+            &fx.f32s("point_low_res_logits").1,
+            1e-3,
+        );
+        check_close(
+            &format!("{backend}: point iou"),
+            to_vec(out.iou),
+            &fx.f32s("point_iou").1,
+            1e-3,
+        );
 
         let out = sam.decode(embedding, &points, true);
         assert_eq!(out.low_res_logits.dims(), [1, 3, 32, 32]);
-        check_close(&format!("{backend}: multimask logits"), to_vec(out.low_res_logits), &fx.f32s("multimask_low_res_logits").1, 1e-3);
-        check_close(&format!("{backend}: multimask iou"), to_vec(out.iou), &fx.f32s("multimask_iou").1, 1e-3);
+        check_close(
+            &format!("{backend}: multimask logits"),
+            to_vec(out.low_res_logits),
+            &fx.f32s("multimask_low_res_logits").1,
+            1e-3,
+        );
+        check_close(
+            &format!("{backend}: multimask iou"),
+            to_vec(out.iou),
+            &fx.f32s("multimask_iou").1,
+            1e-3,
+        );
     }
 }
 
@@ -104,7 +153,12 @@ fn tiny_vit_sam_matches_pytorch_on_every_backend() {
 fn a_checkpoint_for_another_configuration_is_a_clear_error() {
     let device = Device::flex();
     let dir = std::env::temp_dir().join(format!("s2m-vit-tiny-wrong-{}", std::process::id()));
-    let entries = s2m_weights::convert::convert_sam_checkpoint(&fixture_path("sam_vit_tiny.pth"), &dir, Some("tiny")).unwrap();
+    let entries = s2m_weights::convert::convert_sam_checkpoint(
+        &fixture_path("sam_vit_tiny.pth"),
+        &dir,
+        Some("tiny"),
+    )
+    .unwrap();
     let bytes = std::fs::read(dir.join(&entries[0].name)).unwrap();
 
     // Wrong shapes: the native relative-position table length (5, not 7).
@@ -112,20 +166,35 @@ fn a_checkpoint_for_another_configuration_is_a_clear_error() {
     if let ImageEncoderConfig::Vit(vit) = &mut config.image_encoder {
         vit.rel_pos_len_windowed = 5;
     }
-    let err = load_sam(&config, bytes.clone(), "tiny.f32.safetensors", &device).unwrap_err().to_string();
-    assert!(err.contains("tiny.f32.safetensors") && err.contains("rel_pos"), "{err}");
+    let err = load_sam(&config, bytes.clone(), "tiny.f32.safetensors", &device)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("tiny.f32.safetensors") && err.contains("rel_pos"),
+        "{err}"
+    );
 
     // Missing tensors: a deeper encoder than the checkpoint has.
     let mut config = tiny_config();
     if let ImageEncoderConfig::Vit(vit) = &mut config.image_encoder {
         vit.depth = 5;
     }
-    let err = load_sam(&config, bytes.clone(), "tiny.f32.safetensors", &device).unwrap_err().to_string();
-    assert!(err.contains("missing tensor") && err.contains("blocks.4"), "{err}");
-
-    // Truncated file.
-    let err = load_sam(&tiny_config(), bytes[..bytes.len() / 2].to_vec(), "tiny.f32.safetensors", &device)
+    let err = load_sam(&config, bytes.clone(), "tiny.f32.safetensors", &device)
         .unwrap_err()
         .to_string();
+    assert!(
+        err.contains("missing tensor") && err.contains("blocks.4"),
+        "{err}"
+    );
+
+    // Truncated file.
+    let err = load_sam(
+        &tiny_config(),
+        bytes[..bytes.len() / 2].to_vec(),
+        "tiny.f32.safetensors",
+        &device,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("tiny.f32.safetensors"), "{err}");
 }

@@ -33,9 +33,13 @@ pub fn read_pytorch_checkpoint(
     };
     let mut reader = PytorchReader::new(path).map_err(|e| checkpoint_error(&e))?;
     for key in NESTED_STATE_DICT_KEYS {
-        let nested = reader.keys().iter().any(|k| k.starts_with(&format!("{key}.")));
+        let nested = reader
+            .keys()
+            .iter()
+            .any(|k| k.starts_with(&format!("{key}.")));
         if nested {
-            reader = PytorchReader::with_top_level_key(path, key).map_err(|e| checkpoint_error(&e))?;
+            reader =
+                PytorchReader::with_top_level_key(path, key).map_err(|e| checkpoint_error(&e))?;
             break;
         }
     }
@@ -48,7 +52,9 @@ pub fn read_pytorch_checkpoint(
     names
         .into_iter()
         .map(|name| {
-            let tensor = reader.get(&name).expect("name comes from the reader's keys");
+            let tensor = reader
+                .get(&name)
+                .expect("name comes from the reader's keys");
             let tensor_error = |message: String| WeightsError::Tensor {
                 file: file.clone(),
                 tensor: name.clone(),

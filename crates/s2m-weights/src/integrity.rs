@@ -55,7 +55,10 @@ mod tests {
         let bytes = b"hello world";
         let sha = sha256_hex(bytes);
         let err = verify("w.safetensors", &bytes[..5], 11, &sha).unwrap_err();
-        assert!(matches!(err, WeightsError::SizeMismatch { actual: 5, .. }), "{err}");
+        assert!(
+            matches!(err, WeightsError::SizeMismatch { actual: 5, .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("w.safetensors"));
     }
 

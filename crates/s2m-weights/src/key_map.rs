@@ -134,14 +134,20 @@ mod tests {
     fn unused_tensors_are_dropped() {
         assert!(official_to_ours("image_encoder.head.weight").is_none());
         assert!(official_to_ours("image_encoder.norm_head.bias").is_none());
-        assert!(official_to_ours("image_encoder.layers.0.blocks.0.conv1.bn.num_batches_tracked").is_none());
+        assert!(
+            official_to_ours("image_encoder.layers.0.blocks.0.conv1.bn.num_batches_tracked")
+                .is_none()
+        );
     }
 
     #[test]
     fn variant_detection() {
         let vit_b: [(&str, &[usize]); 1] = [("image_encoder.pos_embed", &[1, 64, 64, 768])];
         assert_eq!(SamVariant::detect(vit_b), Some(SamVariant::VitB));
-        let tiny: [(&str, &[usize]); 1] = [("image_encoder.layers.0.blocks.0.conv1.c.weight", &[256, 64, 1, 1])];
+        let tiny: [(&str, &[usize]); 1] = [(
+            "image_encoder.layers.0.blocks.0.conv1.c.weight",
+            &[256, 64, 1, 1],
+        )];
         assert_eq!(SamVariant::detect(tiny), Some(SamVariant::MobileSam));
         let other: [(&str, &[usize]); 1] = [("backbone.conv1.weight", &[64, 3, 7, 7])];
         assert_eq!(SamVariant::detect(other), None);

@@ -27,7 +27,9 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("demo") => demo(&args[1..]),
         Some("weights") => weights(),
-        _ => Err("usage: cargo xtask test [cargo test args...] | demo [--port N] | weights".to_string()),
+        _ => Err(
+            "usage: cargo xtask test [cargo test args...] | demo [--port N] | weights".to_string(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -48,27 +50,43 @@ fn weights() -> Result<(), String> {
 fn weights_with(s2m_command: &mut Command) -> Result<(), String> {
     tools::ensure_python_pip()?;
     step("weights: fetch and convert MobileSAM");
-    tools::run(s2m_command.args(["weights", "fetch", "--dir"]).arg(tools::weights_dir()))
+    tools::run(
+        s2m_command
+            .args(["weights", "fetch", "--dir"])
+            .arg(tools::weights_dir()),
+    )
 }
 
 /// What the page needs from a static host: the app and the weights.
 fn app_mounts() -> Vec<Mount> {
     vec![
-        Mount { prefix: "/", dir: repo_root().join("dist"), extensions: &[] },
-        Mount { prefix: "/weights/", dir: tools::weights_dir(), extensions: &["json", "safetensors"] },
+        Mount {
+            prefix: "/",
+            dir: repo_root().join("dist"),
+            extensions: &[],
+        },
+        Mount {
+            prefix: "/weights/",
+            dir: tools::weights_dir(),
+            extensions: &["json", "safetensors"],
+        },
     ]
 }
 
 fn demo(args: &[String]) -> Result<(), String> {
     let port = match args {
         [] => 8080,
-        [flag, port] if flag == "--port" => port.parse().map_err(|_| format!("bad port `{port}`"))?,
+        [flag, port] if flag == "--port" => {
+            port.parse().map_err(|_| format!("bad port `{port}`"))?
+        }
         _ => return Err("usage: cargo xtask demo [--port N]".into()),
     };
     weights()?;
     web_build::build()?;
     let (url, server) = static_server::start(&format!("127.0.0.1:{port}"), app_mounts())?;
-    step(&format!("serving the demo at {url} (Ctrl-C to stop); open it in a browser with WebGPU"));
+    step(&format!(
+        "serving the demo at {url} (Ctrl-C to stop); open it in a browser with WebGPU"
+    ));
     server.join().map_err(|_| "the server stopped".to_string())
 }
 
@@ -99,11 +117,19 @@ fn browser_tests() -> Result<(), String> {
     let dir = repo_root().join("tests/browser");
     if !dir.join("node_modules/playwright-core").is_dir() {
         step("npm ci (playwright-core; it never downloads a browser)");
-        tools::run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir))?;
+        tools::run(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&dir),
+        )?;
     }
     web_build::build()?;
     let mut mounts = app_mounts();
-    mounts.push(Mount { prefix: "/fixtures/", dir: repo_root().join("tests/fixtures"), extensions: &["png"] });
+    mounts.push(Mount {
+        prefix: "/fixtures/",
+        dir: repo_root().join("tests/fixtures"),
+        extensions: &["png"],
+    });
     let (url, _server) = static_server::start("127.0.0.1:0", mounts)?;
     step(&format!("tests: browser, against {url}"));
     let artifacts = tools::target_dir().join("browser-artifacts");

@@ -39,7 +39,10 @@ fn resolve(mounts: &[Mount], url: &str) -> Option<PathBuf> {
         rest => rest,
     };
     let relative = Path::new(relative);
-    if relative.components().any(|c| !matches!(c, Component::Normal(_))) {
+    if relative
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_)))
+    {
         return None;
     }
     let ext = relative.extension().and_then(|e| e.to_str()).unwrap_or("");
@@ -61,9 +64,12 @@ pub fn start(address: &str, mounts: Vec<Mount>) -> Result<(String, JoinHandle<()
     let url = format!("http://{addr}/");
     let handle = std::thread::spawn(move || {
         for request in server.incoming_requests() {
-            let response = match resolve(&mounts, request.url()).and_then(|p| std::fs::File::open(&p).ok().map(|f| (p, f))) {
+            let response = match resolve(&mounts, request.url())
+                .and_then(|p| std::fs::File::open(&p).ok().map(|f| (p, f)))
+            {
                 Some((path, file)) => {
-                    let header = Header::from_bytes("Content-Type", content_type(&path)).expect("valid header");
+                    let header = Header::from_bytes("Content-Type", content_type(&path))
+                        .expect("valid header");
                     request.respond(Response::from_file(file).with_header(header))
                 }
                 None => request.respond(Response::from_string("not found").with_status_code(404)),

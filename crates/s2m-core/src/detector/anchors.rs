@@ -12,7 +12,12 @@ pub fn cell_anchors(size: f32, aspect_ratios: &[f32]) -> Vec<[f32; 4]> {
         .map(|&r| {
             let w = (area / r as f64).sqrt();
             let h = r as f64 * w;
-            [(-w / 2.0) as f32, (-h / 2.0) as f32, (w / 2.0) as f32, (h / 2.0) as f32]
+            [
+                (-w / 2.0) as f32,
+                (-h / 2.0) as f32,
+                (w / 2.0) as f32,
+                (h / 2.0) as f32,
+            ]
         })
         .collect()
 }
@@ -30,7 +35,10 @@ pub fn grid_anchors(
         let sy = (y as f32 + offset) * stride as f32;
         for x in 0..grid_w {
             let sx = (x as f32 + offset) * stride as f32;
-            anchors.extend(cell.iter().map(|a| [a[0] + sx, a[1] + sy, a[2] + sx, a[3] + sy]));
+            anchors.extend(
+                cell.iter()
+                    .map(|a| [a[0] + sx, a[1] + sy, a[2] + sx, a[3] + sy]),
+            );
         }
     }
     anchors

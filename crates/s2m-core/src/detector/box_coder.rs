@@ -19,8 +19,12 @@ pub fn apply_deltas(deltas: Tensor<2>, boxes: Tensor<2>, weights: [f32; 4]) -> T
     let ctr_y = col(&boxes, 1) + heights.clone().mul_scalar(0.5);
     let dx = col(&deltas, 0).div_scalar(weights[0] as f64);
     let dy = col(&deltas, 1).div_scalar(weights[1] as f64);
-    let dw = col(&deltas, 2).div_scalar(weights[2] as f64).clamp_max(scale_clamp());
-    let dh = col(&deltas, 3).div_scalar(weights[3] as f64).clamp_max(scale_clamp());
+    let dw = col(&deltas, 2)
+        .div_scalar(weights[2] as f64)
+        .clamp_max(scale_clamp());
+    let dh = col(&deltas, 3)
+        .div_scalar(weights[3] as f64)
+        .clamp_max(scale_clamp());
     let pred_ctr_x = dx * widths.clone() + ctr_x;
     let pred_ctr_y = dy * heights.clone() + ctr_y;
     let half_w = dw.exp() * widths.mul_scalar(0.5);
@@ -44,13 +48,25 @@ mod tests {
     #[test]
     fn zero_deltas_keep_the_box_and_deltas_move_and_scale_it() {
         let device = Device::flex();
-        let boxes = Tensor::<2>::from_data(TensorData::new(vec![10.0f32, 20.0, 30.0, 60.0, 10.0, 20.0, 30.0, 60.0], [2, 4]), &device);
-        // Box 2: dx = 1 (weighted 10 -> 0.1 of the width 20 = 2 px), dw = ln 2 * 5.
-        let deltas = Tensor::<2>::from_data(
-            TensorData::new(vec![0.0f32, 0.0, 0.0, 0.0, 1.0, 0.0, 5.0 * 2f32.ln(), 0.0], [2, 4]),
+        let boxes = Tensor::<2>::from_data(
+            TensorData::new(
+                vec![10.0f32, 20.0, 30.0, 60.0, 10.0, 20.0, 30.0, 60.0],
+                [2, 4],
+            ),
             &device,
         );
-        let out = apply_deltas(deltas, boxes, [10.0, 10.0, 5.0, 5.0]).into_data().try_to_vec::<f32>().unwrap();
+        // Box 2: dx = 1 (weighted 10 -> 0.1 of the width 20 = 2 px), dw = ln 2 * 5.
+        let deltas = Tensor::<2>::from_data(
+            TensorData::new(
+                vec![0.0f32, 0.0, 0.0, 0.0, 1.0, 0.0, 5.0 * 2f32.ln(), 0.0],
+                [2, 4],
+            ),
+            &device,
+        );
+        let out = apply_deltas(deltas, boxes, [10.0, 10.0, 5.0, 5.0])
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         let expected = [10.0, 20.0, 30.0, 60.0, 2.0, 20.0, 42.0, 60.0];
         for (a, b) in out.iter().zip(expected) {
             assert!((a - b).abs() < 1e-4, "{out:?}");
@@ -60,9 +76,18 @@ mod tests {
     #[test]
     fn huge_size_deltas_are_clamped() {
         let device = Device::flex();
-        let boxes = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 0.0, 16.0, 16.0], [1, 4]), &device);
-        let deltas = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 0.0, 100.0, 100.0], [1, 4]), &device);
-        let out = apply_deltas(deltas, boxes, [1.0; 4]).into_data().try_to_vec::<f32>().unwrap();
+        let boxes = Tensor::<2>::from_data(
+            TensorData::new(vec![0.0f32, 0.0, 16.0, 16.0], [1, 4]),
+            &device,
+        );
+        let deltas = Tensor::<2>::from_data(
+            TensorData::new(vec![0.0f32, 0.0, 100.0, 100.0], [1, 4]),
+            &device,
+        );
+        let out = apply_deltas(deltas, boxes, [1.0; 4])
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         // Width 16 * 1000/16 = 1000, centred on 8.
         assert!((out[2] - out[0] - 1000.0).abs() < 1e-2, "{out:?}");
     }

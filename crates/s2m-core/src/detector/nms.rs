@@ -30,7 +30,10 @@ pub fn nms(boxes: &[[f32; 4]], scores: &[f32], iou_threshold: f32) -> Vec<usize>
     assert_eq!(boxes.len(), scores.len(), "one score per box");
     let mut keep: Vec<usize> = Vec::new();
     for i in by_score(scores) {
-        if keep.iter().all(|&k| iou(&boxes[k], &boxes[i]) <= iou_threshold) {
+        if keep
+            .iter()
+            .all(|&k| iou(&boxes[k], &boxes[i]) <= iou_threshold)
+        {
             keep.push(i);
         }
     }
@@ -38,7 +41,12 @@ pub fn nms(boxes: &[[f32; 4]], scores: &[f32], iou_threshold: f32) -> Vec<usize>
 }
 
 /// NMS within each class independently; kept indices by decreasing score.
-pub fn batched_nms(boxes: &[[f32; 4]], scores: &[f32], classes: &[usize], iou_threshold: f32) -> Vec<usize> {
+pub fn batched_nms(
+    boxes: &[[f32; 4]],
+    scores: &[f32],
+    classes: &[usize],
+    iou_threshold: f32,
+) -> Vec<usize> {
     assert_eq!(boxes.len(), classes.len(), "one class per box");
     let mut keep: Vec<usize> = Vec::new();
     for i in by_score(scores) {
@@ -58,7 +66,11 @@ mod tests {
 
     #[test]
     fn overlapping_lower_scores_are_suppressed() {
-        let boxes = [[0.0, 0.0, 10.0, 10.0], [1.0, 0.0, 11.0, 10.0], [20.0, 20.0, 30.0, 30.0]];
+        let boxes = [
+            [0.0, 0.0, 10.0, 10.0],
+            [1.0, 0.0, 11.0, 10.0],
+            [20.0, 20.0, 30.0, 30.0],
+        ];
         // IoU(0, 1) = 90 / 110 = 0.818.
         assert_eq!(nms(&boxes, &[0.9, 0.8, 0.7], 0.7), vec![0, 2]);
         assert_eq!(nms(&boxes, &[0.9, 0.8, 0.7], 0.9), vec![0, 1, 2]);

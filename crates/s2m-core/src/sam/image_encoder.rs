@@ -38,8 +38,22 @@ pub struct VitConfig {
 }
 
 impl VitConfig {
-    fn sam(embed_dim: usize, depth: usize, num_heads: usize, global_attn_indexes: Vec<usize>) -> Self {
-        Self::new(1024, 16, embed_dim, depth, num_heads, 256, 14, global_attn_indexes)
+    fn sam(
+        embed_dim: usize,
+        depth: usize,
+        num_heads: usize,
+        global_attn_indexes: Vec<usize>,
+    ) -> Self {
+        Self::new(
+            1024,
+            16,
+            embed_dim,
+            depth,
+            num_heads,
+            256,
+            14,
+            global_attn_indexes,
+        )
     }
 
     pub fn vit_b() -> Self {
@@ -138,7 +152,9 @@ pub struct Neck {
 impl Neck {
     pub fn new(c_in: usize, c_out: usize, device: &Device) -> Self {
         Self {
-            conv1: Conv2dConfig::new([c_in, c_out], [1, 1]).with_bias(false).init(device),
+            conv1: Conv2dConfig::new([c_in, c_out], [1, 1])
+                .with_bias(false)
+                .init(device),
             norm1: LayerNorm2d::new(c_out, device),
             conv2: Conv2dConfig::new([c_out, c_out], [3, 3])
                 .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
@@ -188,7 +204,12 @@ impl VitAttention {
         let (heads, n) = (self.num_heads, h * w);
         let hd = c / heads;
         let qkv = self.qkv.forward(x).reshape([b, n, 3, heads, hd]);
-        let part = |i: usize| qkv.clone().narrow(2, i, 1).reshape([b, n, heads, hd]).swap_dims(1, 2);
+        let part = |i: usize| {
+            qkv.clone()
+                .narrow(2, i, 1)
+                .reshape([b, n, heads, hd])
+                .swap_dims(1, 2)
+        };
         let (q, k, v) = (part(0), part(1), part(2));
         let bias = decomposed_rel_pos_bias(
             q.clone().reshape([b * heads, h, w, hd]),
@@ -218,7 +239,9 @@ fn rel_pos_for(table: Tensor<2>, size: usize) -> Tensor<3> {
             output_size: Some([1, wanted]),
             scale_factor: None,
         };
-        interpolate(as_image, options).reshape([c, wanted]).swap_dims(0, 1)
+        interpolate(as_image, options)
+            .reshape([c, wanted])
+            .swap_dims(0, 1)
     };
     let idx: Vec<i64> = (0..size)
         .flat_map(|i| (0..size).map(move |j| (i + size - 1 - j) as i64))
@@ -236,10 +259,16 @@ fn decomposed_rel_pos_bias(q: Tensor<4>, rel_pos_h: Tensor<2>, rel_pos_w: Tensor
     let rw = rel_pos_for(rel_pos_w, w); // [w, kw, c]
     // rel_h[b, y, x, ky] = sum_c q[b, y, x, c] * rh[y, ky, c]
     let q_rows = q.clone().swap_dims(0, 1).reshape([h, b * w, c]);
-    let rel_h = q_rows.matmul(rh.swap_dims(1, 2)).reshape([h, b, w, h]).swap_dims(0, 1);
+    let rel_h = q_rows
+        .matmul(rh.swap_dims(1, 2))
+        .reshape([h, b, w, h])
+        .swap_dims(0, 1);
     // rel_w[b, y, x, kx] = sum_c q[b, y, x, c] * rw[x, kx, c]
     let q_cols = q.permute([2, 0, 1, 3]).reshape([w, b * h, c]);
-    let rel_w = q_cols.matmul(rw.swap_dims(1, 2)).reshape([w, b, h, w]).permute([1, 2, 0, 3]);
+    let rel_w = q_cols
+        .matmul(rw.swap_dims(1, 2))
+        .reshape([w, b, h, w])
+        .permute([1, 2, 0, 3]);
     let bias = rel_h.reshape([b, h, w, h, 1]) + rel_w.reshape([b, h, w, 1, w]);
     bias.reshape([b, h * w, h * w])
 }
@@ -266,7 +295,10 @@ impl VitBlock {
             let (ph, pw) = (h + pad_h, w + pad_w);
             let (nh, nw) = (ph / ws, pw / ws);
             let windows = normed
-                .pad([(0, 0), (0, pad_h), (0, pad_w), (0, 0)], PadMode::Constant(0.0))
+                .pad(
+                    [(0, 0), (0, pad_h), (0, pad_w), (0, 0)],
+                    PadMode::Constant(0.0),
+                )
                 .reshape([b, nh, ws, nw, ws, c])
                 .swap_dims(2, 3)
                 .reshape([b * nh * nw, ws, ws, c]);
@@ -309,8 +341,14 @@ mod tests {
     fn rel_pos_table_is_indexed_by_offset() {
         let device = Device::flex();
         // Table rows 0..5 (size 3 -> 5 rows), one channel holding the row index.
-        let table = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 1.0, 2.0, 3.0, 4.0], [5, 1]), &device);
-        let r = rel_pos_for(table, 3).into_data().try_to_vec::<f32>().unwrap();
+        let table = Tensor::<2>::from_data(
+            TensorData::new(vec![0.0f32, 1.0, 2.0, 3.0, 4.0], [5, 1]),
+            &device,
+        );
+        let r = rel_pos_for(table, 3)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         // (i, j) -> i - j + 2
         assert_eq!(r, vec![2.0, 1.0, 0.0, 3.0, 2.0, 1.0, 4.0, 3.0, 2.0]);
     }

@@ -45,7 +45,9 @@ impl MaskDecoderConfig {
         let d = self.transformer_dim;
         let num_mask_tokens = self.num_multimask_outputs + 1;
         let upscale = |c_in: usize, c_out: usize| {
-            ConvTranspose2dConfig::new([c_in, c_out], [2, 2]).with_stride([2, 2]).init(device)
+            ConvTranspose2dConfig::new([c_in, c_out], [2, 2])
+                .with_stride([2, 2])
+                .init(device)
         };
         MaskDecoder {
             transformer: TwoWayTransformer::new(
@@ -65,7 +67,13 @@ impl MaskDecoderConfig {
             output_hypernetworks_mlps: (0..num_mask_tokens)
                 .map(|_| Mlp::new(d, d, d / 8, 3, device))
                 .collect(),
-            iou_prediction_head: Mlp::new(d, self.iou_head_hidden_dim, num_mask_tokens, self.iou_head_depth, device),
+            iou_prediction_head: Mlp::new(
+                d,
+                self.iou_head_hidden_dim,
+                num_mask_tokens,
+                self.iou_head_depth,
+                device,
+            ),
         }
     }
 }
@@ -117,9 +125,12 @@ impl MaskDecoder {
         let [n, _, c] = sparse.dims();
         let [_, _, g, _] = image_embedding.dims();
         let num_mask_tokens = self.mask_tokens.weight.dims()[0];
-        let output_tokens = Tensor::cat(vec![self.iou_token.weight.val(), self.mask_tokens.weight.val()], 0)
-            .unsqueeze::<3>()
-            .expand([n, 1 + num_mask_tokens, c]);
+        let output_tokens = Tensor::cat(
+            vec![self.iou_token.weight.val(), self.mask_tokens.weight.val()],
+            0,
+        )
+        .unsqueeze::<3>()
+        .expand([n, 1 + num_mask_tokens, c]);
         let tokens = Tensor::cat(vec![output_tokens, sparse], 1);
         let src = image_embedding.expand([n, c, g, g]) + dense;
         let pos_src = image_pe.expand([n, c, g, g]);
@@ -143,7 +154,11 @@ impl MaskDecoder {
             .reshape([n, num_mask_tokens, h_up, w_up]);
         let iou = self.iou_prediction_head.forward(iou_token_out);
 
-        let (first, count) = if multimask_output { (1, num_mask_tokens - 1) } else { (0, 1) };
+        let (first, count) = if multimask_output {
+            (1, num_mask_tokens - 1)
+        } else {
+            (0, 1)
+        };
         MaskPrediction {
             low_res_logits: masks.narrow(1, first, count),
             iou: iou.narrow(1, first, count),

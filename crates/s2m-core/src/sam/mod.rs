@@ -148,7 +148,12 @@ impl Sam {
 
     /// Mask logits for each prompt of the batch (prompts in the model's
     /// input frame, see [`ImageFrame::boxes_to_input`]).
-    pub fn decode(&self, embedding: Tensor<4>, prompts: &Prompts, multimask_output: bool) -> MaskPrediction {
+    pub fn decode(
+        &self,
+        embedding: Tensor<4>,
+        prompts: &Prompts,
+        multimask_output: bool,
+    ) -> MaskPrediction {
         let (sparse, dense) = self.prompt_encoder.forward(prompts);
         let image_pe = self.prompt_encoder.dense_pe(&embedding.device());
         self.mask_decoder
@@ -169,7 +174,10 @@ impl Sam {
         let (input, frame) = self.preprocess(image);
         let embedding = self.embed(input);
         let flat: Vec<f32> = frame.boxes_to_input(boxes).into_iter().flatten().collect();
-        let prompts = Prompts::Boxes(Tensor::from_data(TensorData::new(flat, [boxes.len(), 4]), &device));
+        let prompts = Prompts::Boxes(Tensor::from_data(
+            TensorData::new(flat, [boxes.len(), 4]),
+            &device,
+        ));
         let prediction = self.decode(embedding, &prompts, false);
         let [h, w] = [frame.original.0, frame.original.1];
         self.postprocess_masks(prediction.low_res_logits, &frame)

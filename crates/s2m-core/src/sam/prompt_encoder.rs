@@ -67,21 +67,35 @@ pub struct PromptEncoder {
 pub enum Prompts {
     /// `coords` `[N, P, 2]` (x, y), `labels` `[N, P]` (1 foreground,
     /// 0 background, -1 padding).
-    Points { coords: Tensor<3>, labels: Tensor<2> },
+    Points {
+        coords: Tensor<3>,
+        labels: Tensor<2>,
+    },
     /// `[N, 4]` XYXY.
     Boxes(Tensor<2>),
 }
 
 impl PromptEncoder {
-    pub fn new(embed_dim: usize, grid_size: usize, input_size: usize, mask_in_chans: usize, device: &Device) -> Self {
+    pub fn new(
+        embed_dim: usize,
+        grid_size: usize,
+        input_size: usize,
+        mask_in_chans: usize,
+        device: &Device,
+    ) -> Self {
         let embedding = || EmbeddingConfig::new(1, embed_dim).init(device);
         let conv = |c_in: usize, c_out: usize, k: usize| {
-            Conv2dConfig::new([c_in, c_out], [k, k]).with_stride([k, k]).init(device)
+            Conv2dConfig::new([c_in, c_out], [k, k])
+                .with_stride([k, k])
+                .init(device)
         };
         Self {
             pe_layer: PositionEmbeddingRandom {
-                positional_encoding_gaussian_matrix: Initializer::Normal { mean: 0.0, std: 1.0 }
-                    .init([2, embed_dim / 2], device),
+                positional_encoding_gaussian_matrix: Initializer::Normal {
+                    mean: 0.0,
+                    std: 1.0,
+                }
+                .init([2, embed_dim / 2], device),
             },
             point_embeddings: (0..4).map(|_| embedding()).collect(),
             not_a_point_embed: embedding(),
@@ -104,9 +118,12 @@ impl PromptEncoder {
     pub fn dense_pe(&self, device: &Device) -> Tensor<4> {
         let g = self.grid_size;
         let centres: Vec<f32> = (0..g)
-            .flat_map(|y| (0..g).flat_map(move |x| [(x as f32 + 0.5) / g as f32, (y as f32 + 0.5) / g as f32]))
+            .flat_map(|y| {
+                (0..g).flat_map(move |x| [(x as f32 + 0.5) / g as f32, (y as f32 + 0.5) / g as f32])
+            })
             .collect();
-        let coords = Tensor::<3>::from_data(burn::tensor::TensorData::new(centres, [g, g, 2]), device);
+        let coords =
+            Tensor::<3>::from_data(burn::tensor::TensorData::new(centres, [g, g, 2]), device);
         self.pe_layer.encode(coords).permute([2, 0, 1]).unsqueeze()
     }
 
@@ -137,9 +154,14 @@ impl PromptEncoder {
     fn embed_points(&self, coords: Tensor<3>, labels: Tensor<2>) -> Tensor<3> {
         let [n, _, _] = coords.dims();
         let device = coords.device();
-        let coords = Tensor::cat(vec![coords.add_scalar(0.5), Tensor::zeros([n, 1, 2], &device)], 1);
+        let coords = Tensor::cat(
+            vec![coords.add_scalar(0.5), Tensor::zeros([n, 1, 2], &device)],
+            1,
+        );
         let labels = Tensor::cat(vec![labels, Tensor::full([n, 1], -1.0, &device)], 1);
-        let pe = self.pe_layer.encode(coords.div_scalar(self.input_size as f64));
+        let pe = self
+            .pe_layer
+            .encode(coords.div_scalar(self.input_size as f64));
         let labels = labels.unsqueeze_dim::<3>(2);
         let is = |value: f64| labels.clone().equal_elem(value).float();
         let padding = is(-1.0);
@@ -152,7 +174,9 @@ impl PromptEncoder {
     fn embed_boxes(&self, boxes: Tensor<2>) -> Tensor<3> {
         let [n, _] = boxes.dims();
         let corners = boxes.add_scalar(0.5).reshape([n, 2, 2]);
-        let pe = self.pe_layer.encode(corners.div_scalar(self.input_size as f64));
+        let pe = self
+            .pe_layer
+            .encode(corners.div_scalar(self.input_size as f64));
         let corner_embeddings = Tensor::cat(
             vec![
                 Self::embedding_row(&self.point_embeddings[2]),

@@ -77,7 +77,14 @@ impl TinyVitConfig {
                 TinyVitLayer::Attention(BasicLayer {
                     blocks: (0..self.depths[i])
                         .map(|_| {
-                            TinyVitBlock::new(d[i], self.num_heads[i], self.window_sizes[i], self.mlp_ratio, resolution, device)
+                            TinyVitBlock::new(
+                                d[i],
+                                self.num_heads[i],
+                                self.window_sizes[i],
+                                self.mlp_ratio,
+                                resolution,
+                                device,
+                            )
                         })
                         .collect(),
                     downsample,
@@ -106,11 +113,26 @@ pub struct Conv2dBn {
 }
 
 impl Conv2dBn {
-    fn new(c_in: usize, c_out: usize, kernel: usize, stride: usize, pad: usize, device: &Device) -> Self {
+    fn new(
+        c_in: usize,
+        c_out: usize,
+        kernel: usize,
+        stride: usize,
+        pad: usize,
+        device: &Device,
+    ) -> Self {
         Self::grouped(c_in, c_out, kernel, stride, pad, 1, device)
     }
 
-    fn grouped(c_in: usize, c_out: usize, kernel: usize, stride: usize, pad: usize, groups: usize, device: &Device) -> Self {
+    fn grouped(
+        c_in: usize,
+        c_out: usize,
+        kernel: usize,
+        stride: usize,
+        pad: usize,
+        groups: usize,
+        device: &Device,
+    ) -> Self {
         let c = Conv2dConfig::new([c_in, c_out], [kernel, kernel])
             .with_stride([stride, stride])
             .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
@@ -171,7 +193,11 @@ pub struct PatchMerging {
 
 impl PatchMerging {
     fn new(dim: usize, out_dim: usize, device: &Device) -> Self {
-        let stride = if matches!(out_dim, 320 | 448 | 576) { 1 } else { 2 };
+        let stride = if matches!(out_dim, 320 | 448 | 576) {
+            1
+        } else {
+            2
+        };
         Self {
             conv1: Conv2dBn::new(dim, out_dim, 1, 1, 0, device),
             conv2: Conv2dBn::grouped(out_dim, out_dim, 3, stride, 1, out_dim, device),
@@ -244,7 +270,11 @@ impl TinyVitAttention {
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let [b, n, c] = x.dims();
         let (h, kd) = (self.num_heads, self.key_dim);
-        let qkv = self.qkv.forward(self.norm.forward(x)).reshape([b, n, h, 3 * kd]).swap_dims(1, 2);
+        let qkv = self
+            .qkv
+            .forward(self.norm.forward(x))
+            .reshape([b, n, h, 3 * kd])
+            .swap_dims(1, 2);
         let q = qkv.clone().narrow(3, 0, kd);
         let k = qkv.clone().narrow(3, kd, kd);
         let v = qkv.narrow(3, 2 * kd, kd);
@@ -262,7 +292,9 @@ impl TinyVitAttention {
 /// index of its offset `(|dy|, |dx|)` in order of first appearance, and the
 /// number of distinct offsets (the reference's `attention_bias_idxs`).
 fn relative_offset_indices(window: usize) -> (Vec<i64>, usize) {
-    let points: Vec<(usize, usize)> = (0..window).flat_map(|y| (0..window).map(move |x| (y, x))).collect();
+    let points: Vec<(usize, usize)> = (0..window)
+        .flat_map(|y| (0..window).map(move |x| (y, x)))
+        .collect();
     let mut offsets: Vec<(usize, usize)> = Vec::new();
     let mut idxs = Vec::with_capacity(points.len() * points.len());
     for p1 in &points {
@@ -290,7 +322,8 @@ pub struct TinyVitMlp {
 
 impl TinyVitMlp {
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        self.fc2.forward(gelu(self.fc1.forward(self.norm.forward(x))))
+        self.fc2
+            .forward(gelu(self.fc1.forward(self.norm.forward(x))))
     }
 }
 
@@ -304,7 +337,14 @@ pub struct TinyVitBlock {
 }
 
 impl TinyVitBlock {
-    fn new(dim: usize, num_heads: usize, window: usize, mlp_ratio: usize, resolution: usize, device: &Device) -> Self {
+    fn new(
+        dim: usize,
+        num_heads: usize,
+        window: usize,
+        mlp_ratio: usize,
+        resolution: usize,
+        device: &Device,
+    ) -> Self {
         Self {
             attn: TinyVitAttention::new(dim, num_heads, window, device),
             local_conv: Conv2dBn::grouped(dim, dim, 3, 1, 1, dim, device),
@@ -326,13 +366,16 @@ impl TinyVitBlock {
             self.attn.forward(x.clone())
         } else {
             let pad = (ws - hw % ws) % ws;
-            let grid = x.clone().reshape([b, hw, hw, c]).pad([(0, 0), (0, pad), (0, pad), (0, 0)], burn::tensor::ops::PadMode::Constant(0.0));
+            let grid = x.clone().reshape([b, hw, hw, c]).pad(
+                [(0, 0), (0, pad), (0, pad), (0, 0)],
+                burn::tensor::ops::PadMode::Constant(0.0),
+            );
             let p = hw + pad;
             let n = p / ws;
-            let windows = grid
-                .reshape([b, n, ws, n, ws, c])
-                .swap_dims(2, 3)
-                .reshape([b * n * n, ws * ws, c]);
+            let windows =
+                grid.reshape([b, n, ws, n, ws, c])
+                    .swap_dims(2, 3)
+                    .reshape([b * n * n, ws * ws, c]);
             let out = self.attn.forward(windows);
             out.reshape([b, n, n, ws, ws, c])
                 .swap_dims(2, 3)
@@ -342,7 +385,11 @@ impl TinyVitBlock {
         };
         let x = x + attended;
         let spatial = x.swap_dims(1, 2).reshape([b, c, hw, hw]);
-        let x = self.local_conv.forward(spatial).reshape([b, c, l]).swap_dims(1, 2);
+        let x = self
+            .local_conv
+            .forward(spatial)
+            .reshape([b, c, l])
+            .swap_dims(1, 2);
         x.clone() + self.mlp.forward(x)
     }
 }
@@ -375,7 +422,9 @@ impl TinyVit {
                     });
                 }
                 TinyVitLayer::Attention(stage) => {
-                    let mut x = tokens.take().expect("attention stages follow the convolutional one");
+                    let mut x = tokens
+                        .take()
+                        .expect("attention stages follow the convolutional one");
                     for block in &stage.blocks {
                         x = block.forward(x);
                     }

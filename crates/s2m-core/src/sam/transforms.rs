@@ -15,9 +15,9 @@
 //! 0.5 to 1) the difference is a slight aliasing of fine texture. An image
 //! whose longest side is already 1024 is not resampled at all.
 
+use burn::tensor::Tensor;
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions, PadMode};
-use burn::tensor::Tensor;
 
 pub const PIXEL_MEAN: [f32; 3] = [123.675, 116.28, 103.53];
 pub const PIXEL_STD: [f32; 3] = [58.395, 57.12, 57.375];

@@ -35,7 +35,8 @@ impl Attention {
 
     fn separate_heads(&self, x: Tensor<3>) -> Tensor<4> {
         let [b, n, c] = x.dims();
-        x.reshape([b, n, self.num_heads, c / self.num_heads]).swap_dims(1, 2)
+        x.reshape([b, n, self.num_heads, c / self.num_heads])
+            .swap_dims(1, 2)
     }
 
     fn forward(&self, q: Tensor<3>, k: Tensor<3>, v: Tensor<3>) -> Tensor<3> {
@@ -44,7 +45,8 @@ impl Attention {
         let v = self.separate_heads(self.v_proj.forward(v));
         let [b, h, n, hd] = q.dims();
         let out = scaled_dot_product_attention(q, k, v, (hd as f64).powf(-0.5), None);
-        self.out_proj.forward(out.swap_dims(1, 2).reshape([b, n, h * hd]))
+        self.out_proj
+            .forward(out.swap_dims(1, 2).reshape([b, n, h * hd]))
     }
 }
 
@@ -77,7 +79,8 @@ impl TwoWayAttentionBlock {
         key_pe: Tensor<3>,
     ) -> (Tensor<3>, Tensor<3>) {
         let queries = if self.skip_first_layer_pe {
-            self.self_attn.forward(queries.clone(), queries.clone(), queries)
+            self.self_attn
+                .forward(queries.clone(), queries.clone(), queries)
         } else {
             let q = queries.clone() + query_pe.clone();
             queries.clone() + self.self_attn.forward(q.clone(), q, queries)
@@ -89,12 +92,18 @@ impl TwoWayAttentionBlock {
         let queries = queries + self.cross_attn_token_to_image.forward(q, k, keys.clone());
         let queries = self.norm2.forward(queries);
 
-        let mlp_out = self.mlp.lin2.forward(relu(self.mlp.lin1.forward(queries.clone())));
+        let mlp_out = self
+            .mlp
+            .lin2
+            .forward(relu(self.mlp.lin1.forward(queries.clone())));
         let queries = self.norm3.forward(queries + mlp_out);
 
         let q = queries.clone() + query_pe;
         let k = keys.clone() + key_pe;
-        let keys = keys + self.cross_attn_image_to_token.forward(k, q, queries.clone());
+        let keys = keys
+            + self
+                .cross_attn_image_to_token
+                .forward(k, q, queries.clone());
         let keys = self.norm4.forward(keys);
         (queries, keys)
     }
@@ -108,7 +117,13 @@ pub struct TwoWayTransformer {
 }
 
 impl TwoWayTransformer {
-    pub fn new(depth: usize, dim: usize, num_heads: usize, mlp_dim: usize, device: &Device) -> Self {
+    pub fn new(
+        depth: usize,
+        dim: usize,
+        num_heads: usize,
+        mlp_dim: usize,
+        device: &Device,
+    ) -> Self {
         let norm = || LayerNormConfig::new(dim).init(device);
         let layers = (0..depth)
             .map(|i| TwoWayAttentionBlock {
@@ -147,7 +162,8 @@ impl TwoWayTransformer {
         let mut queries = point_embedding.clone();
         let mut keys = image_embedding;
         for layer in &self.layers {
-            (queries, keys) = layer.forward(queries, keys, point_embedding.clone(), image_pe.clone());
+            (queries, keys) =
+                layer.forward(queries, keys, point_embedding.clone(), image_pe.clone());
         }
         let q = queries.clone() + point_embedding;
         let k = keys.clone() + image_pe;

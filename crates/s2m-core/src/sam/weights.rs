@@ -3,7 +3,9 @@
 //! same code serves files natively and fetched bytes in the browser.
 
 use burn::module::Module;
-use burn::store::{FloatCastAdapter, ModuleAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
+use burn::store::{
+    FloatCastAdapter, ModuleAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore,
+};
 use burn::tensor::{DType, Device};
 
 use super::{Sam, SamConfig};
@@ -12,16 +14,31 @@ use super::{Sam, SamConfig};
 pub enum SamLoadError {
     #[error("{file}: not a valid safetensors file (truncated or corrupt?): {message}")]
     Unreadable { file: String, message: String },
-    #[error("{file}: missing tensor `{tensor}` (and {more} more): wrong model for this configuration?")]
-    MissingTensor { file: String, tensor: String, more: usize },
+    #[error(
+        "{file}: missing tensor `{tensor}` (and {more} more): wrong model for this configuration?"
+    )]
+    MissingTensor {
+        file: String,
+        tensor: String,
+        more: usize,
+    },
     #[error("{file}: tensor `{tensor}`: {message}")]
-    BadTensor { file: String, tensor: String, message: String },
+    BadTensor {
+        file: String,
+        tensor: String,
+        message: String,
+    },
 }
 
 /// Creates the model described by `config` on `device` and fills it with
 /// the weights in `bytes` (a converted safetensors file named `file` in
 /// error messages). Every parameter must be present with the right shape.
-pub fn load_sam(config: &SamConfig, bytes: Vec<u8>, file: &str, device: &Device) -> Result<Sam, SamLoadError> {
+pub fn load_sam(
+    config: &SamConfig,
+    bytes: Vec<u8>,
+    file: &str,
+    device: &Device,
+) -> Result<Sam, SamLoadError> {
     let mut model = config.init(device);
     let adapter = PyTorchToBurnAdapter.chain(FloatCastAdapter::to(DType::F32));
     let mut store = SafetensorsStore::from_bytes(Some(bytes))
@@ -29,13 +46,19 @@ pub fn load_sam(config: &SamConfig, bytes: Vec<u8>, file: &str, device: &Device)
         .skip_enum_variants(true)
         .allow_partial(true)
         .validate(false);
-    let result = model.load_from(&mut store).map_err(|e| SamLoadError::Unreadable {
-        file: file.to_owned(),
-        message: e.to_string(),
-    })?;
+    let result = model
+        .load_from(&mut store)
+        .map_err(|e| SamLoadError::Unreadable {
+            file: file.to_owned(),
+            message: e.to_string(),
+        })?;
     if let Some(error) = result.errors.first() {
         let (tensor, message) = match error {
-            burn::store::ApplyError::ShapeMismatch { path, expected, found } => (
+            burn::store::ApplyError::ShapeMismatch {
+                path,
+                expected,
+                found,
+            } => (
                 path.clone(),
                 format!("shape {:?}, expected {:?}", found, expected),
             ),

@@ -26,7 +26,10 @@ pub fn weights_dir() -> PathBuf {
 pub fn weights_bytes(name: &str) -> Vec<u8> {
     let path = weights_dir().join(name);
     std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("{}: {e}; run `cargo xtask weights` (or `cargo xtask test`) first", path.display())
+        panic!(
+            "{}: {e}; run `cargo xtask weights` (or `cargo xtask test`) first",
+            path.display()
+        )
     })
 }
 
@@ -53,7 +56,10 @@ impl Fixture {
     pub fn open(name: &str) -> Self {
         let path = fixture_path(name);
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        Self { bytes, name: name.to_owned() }
+        Self {
+            bytes,
+            name: name.to_owned(),
+        }
     }
 
     fn view(&self, key: &str) -> (safetensors::Dtype, Vec<usize>, Vec<u8>) {
@@ -77,7 +83,9 @@ impl Fixture {
     pub fn i64s(&self, key: &str) -> Vec<i64> {
         let (dtype, _, data) = self.view(key);
         assert_eq!(dtype, safetensors::Dtype::I64, "{key}");
-        data.chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap())).collect()
+        data.chunks_exact(8)
+            .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
+            .collect()
     }
 
     pub fn u8s(&self, key: &str) -> (Vec<usize>, Vec<u8>) {
@@ -111,7 +119,11 @@ pub fn relative_l2(actual: &[f32], expected: &[f32]) -> f64 {
 
 pub fn max_abs_diff(actual: &[f32], expected: &[f32]) -> f32 {
     assert_eq!(actual.len(), expected.len(), "length mismatch");
-    actual.iter().zip(expected).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+    actual
+        .iter()
+        .zip(expected)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max)
 }
 
 /// Intersection over union of two binary masks.
@@ -119,5 +131,9 @@ pub fn iou(a: &[bool], b: &[bool]) -> f64 {
     assert_eq!(a.len(), b.len());
     let inter = a.iter().zip(b).filter(|(x, y)| **x && **y).count();
     let union = a.iter().zip(b).filter(|(x, y)| **x || **y).count();
-    if union == 0 { 0.0 } else { inter as f64 / union as f64 }
+    if union == 0 {
+        0.0
+    } else {
+        inter as f64 / union as f64
+    }
 }
