@@ -1,7 +1,7 @@
 //! The `s2m` binary end to end: a real mask, and every bad input reported
 //! as a message with a non-zero exit code, never a panic.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn repo_root() -> PathBuf {
@@ -31,6 +31,20 @@ fn s2m(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `s2m sam --image IMAGE --box BOX --out OUT --weights-dir WEIGHTS`.
+fn sam(image: &Path, b: &str, out: &Path, weights: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s2m"));
+    cmd.arg("sam")
+        .arg("--image")
+        .arg(image)
+        .args(["--box", b])
+        .arg("--out")
+        .arg(out)
+        .arg("--weights-dir")
+        .arg(weights);
+    cmd
+}
+
 /// Asserts a clean failure: non-zero exit, no panic, a message naming `needle`.
 fn assert_fails_with(output: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -55,19 +69,14 @@ fn read_mask(path: &std::path::Path) -> Vec<bool> {
 #[test]
 fn sam_writes_the_mask_of_the_boxed_object() {
     let out = temp_dir("mask").join("mask.png");
-    let weights = weights_dir();
-    let image = fixture("road_1024x576.png");
-    let output = s2m(&[
-        "sam",
-        "--image",
-        image.to_str().unwrap(),
-        "--box",
+    let output = sam(
+        &fixture("road_1024x576.png"),
         "630,390,780,500",
-        "--out",
-        out.to_str().unwrap(),
-        "--weights-dir",
-        weights.to_str().unwrap(),
-    ]);
+        &out,
+        &weights_dir(),
+    )
+    .output()
+    .unwrap();
     assert!(
         output.status.success(),
         "{}",
@@ -86,15 +95,9 @@ fn a_corrupt_image_is_a_message() {
     let mut bytes = std::fs::read(fixture("road_1024x576.png")).unwrap();
     bytes.truncate(bytes.len() / 3);
     std::fs::write(&path, bytes).unwrap();
-    let output = s2m(&[
-        "sam",
-        "--image",
-        path.to_str().unwrap(),
-        "--box",
-        "1,1,9,9",
-        "--out",
-        "/dev/null",
-    ]);
+    let output = sam(&path, "1,1,9,9", Path::new("/dev/null"), &weights_dir())
+        .output()
+        .unwrap();
     assert_fails_with(&output, "frame.png is not a readable image");
 }
 
@@ -129,68 +132,46 @@ fn huge_png_header() -> Vec<u8> {
 fn a_huge_image_is_refused_before_decoding() {
     let path = temp_dir("huge").join("huge.png");
     std::fs::write(&path, huge_png_header()).unwrap();
-    let output = s2m(&[
-        "sam",
-        "--image",
-        path.to_str().unwrap(),
-        "--box",
-        "1,1,9,9",
-        "--out",
-        "/dev/null",
-    ]);
+    let output = sam(&path, "1,1,9,9", Path::new("/dev/null"), &weights_dir())
+        .output()
+        .unwrap();
     assert_fails_with(&output, "larger than 16384x16384");
 }
 
 #[test]
 fn a_box_outside_the_image_is_a_message() {
     let image = fixture("road_1024x576.png");
-    let output = s2m(&[
-        "sam",
-        "--image",
-        image.to_str().unwrap(),
-        "--box",
-        "600,400,1100,500",
-        "--out",
-        "/dev/null",
-    ]);
-    assert_fails_with(&output, "lies outside the 1024x576 image");
-    let output = s2m(&[
-        "sam",
-        "--image",
-        image.to_str().unwrap(),
-        "--box",
-        "600,400,500,500",
-        "--out",
-        "/dev/null",
-    ]);
-    assert_fails_with(&output, "x0 < x1");
+    let run = |b: &str| {
+        sam(&image, b, Path::new("/dev/null"), &weights_dir())
+            .output()
+            .unwrap()
+    };
+    assert_fails_with(&run("600,400,1100,500"), "lies outside the 1024x576 image");
+    assert_fails_with(&run("600,400,500,500"), "x0 < x1");
 }
 
 #[test]
 fn missing_weights_say_how_to_get_them() {
-    let image = fixture("road_1024x576.png");
     let empty = temp_dir("no-weights");
-    let output = s2m(&[
-        "sam",
-        "--image",
-        image.to_str().unwrap(),
-        "--box",
+    let output = sam(
+        &fixture("road_1024x576.png"),
         "1,1,9,9",
-        "--out",
-        "/dev/null",
-        "--weights-dir",
-        empty.to_str().unwrap(),
-    ]);
+        Path::new("/dev/null"),
+        &empty,
+    )
+    .output()
+    .unwrap();
     assert_fails_with(&output, "s2m weights fetch");
 }
 
 #[test]
 fn corrupt_weights_are_named() {
     let dir = temp_dir("bad-weights");
+    let checkpoint = fixture("sam_vit_tiny.pth");
     let output = s2m(&[
         "weights",
         "convert",
-        fixture("sam_vit_tiny.pth").to_str().unwrap(),
+        checkpoint.to_str().unwrap(),
         "--model",
         "mobile_sam",
         "--dir",
@@ -201,35 +182,31 @@ fn corrupt_weights_are_named() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    let run = || {
+        sam(
+            &fixture("road_1024x576.png"),
+            "1,1,9,9",
+            Path::new("/dev/null"),
+            &dir,
+        )
+        .output()
+        .unwrap()
+    };
     // Truncate the converted file: the manifest's size check names it.
     let file = dir.join("mobile_sam.f32.safetensors");
     let bytes = std::fs::read(&file).unwrap();
     std::fs::write(&file, &bytes[..bytes.len() - 10]).unwrap();
-    let image = fixture("road_1024x576.png");
-    let args = [
-        "sam",
-        "--image",
-        image.to_str().unwrap(),
-        "--box",
-        "1,1,9,9",
-        "--out",
-        "/dev/null",
-        "--weights-dir",
-        dir.to_str().unwrap(),
-    ];
-    assert_fails_with(&s2m(&args), "mobile_sam.f32.safetensors: size is");
+    assert_fails_with(&run(), "mobile_sam.f32.safetensors: size is");
     // Same size, other bytes: the sha256 check names it.
     let mut altered = bytes.clone();
     let last = altered.len() - 1;
     altered[last] ^= 0xff;
     std::fs::write(&file, &altered).unwrap();
-    assert_fails_with(&s2m(&args), "mobile_sam.f32.safetensors: sha256");
-    // Intact file of the wrong model (a tiny ViT named mobile_sam): a missing tensor is named.
+    assert_fails_with(&run(), "mobile_sam.f32.safetensors: sha256");
+    // Intact file of the wrong model (a tiny ViT named mobile_sam): the
+    // first tensor of the wrong shape is named.
     std::fs::write(&file, &bytes).unwrap();
-    assert_fails_with(
-        &s2m(&args),
-        "mobile_sam.f32.safetensors: tensor `image_encoder.",
-    );
+    assert_fails_with(&run(), "mobile_sam.f32.safetensors: tensor `image_encoder.");
 }
 
 #[test]
@@ -251,26 +228,17 @@ fn a_file_that_is_not_a_checkpoint_is_a_message() {
 /// message naming the problem; where one exists, the command just works.
 #[test]
 fn a_missing_gpu_adapter_is_a_message() {
-    let image = fixture("road_1024x576.png");
     let out = temp_dir("no-adapter").join("mask.png");
-    let weights = weights_dir();
-    let output = Command::new(env!("CARGO_BIN_EXE_s2m"))
-        .args([
-            "sam",
-            "--image",
-            image.to_str().unwrap(),
-            "--box",
-            "630,390,780,500",
-            "--out",
-            out.to_str().unwrap(),
-            "--weights-dir",
-            weights.to_str().unwrap(),
-            "--backend",
-            "wgpu",
-        ])
-        .env("CUBECL_WGPU_DEFAULT_DEVICE", "DiscreteGpu(0)")
-        .output()
-        .unwrap();
+    let output = sam(
+        &fixture("road_1024x576.png"),
+        "630,390,780,500",
+        &out,
+        &weights_dir(),
+    )
+    .args(["--backend", "wgpu"])
+    .env("CUBECL_WGPU_DEFAULT_DEVICE", "DiscreteGpu(0)")
+    .output()
+    .unwrap();
     if !output.status.success() {
         assert_fails_with(&output, "no usable GPU adapter for the wgpu backend");
     }
