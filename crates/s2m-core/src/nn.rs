@@ -119,6 +119,43 @@ pub fn scaled_dot_product_attention(
     softmax(scores, 3).matmul(v)
 }
 
+/// The largest attention score matrix computed at once, in bytes.
+const MAX_SCORE_BYTES: usize = 64 << 20;
+
+/// [`scaled_dot_product_attention`] computed in chunks of query rows so
+/// that no score matrix exceeds [`MAX_SCORE_BYTES`]: ViT-B's global blocks
+/// would otherwise hold 12 x 4096 x 4096 floats (768 MiB) at once, more
+/// than lavapipe allocates and than WebGPU's default 128 MiB binding.
+/// `bias(start, len)` gives the additive bias `[batch, heads, len, keys]`
+/// of query rows `start..start + len`, so a large bias is never built whole
+/// either. Softmax is per row, so chunking changes no result.
+pub fn query_chunked_attention(
+    q: Tensor<4>,
+    k: Tensor<4>,
+    v: Tensor<4>,
+    scale: f64,
+    bias: impl Fn(usize, usize) -> Tensor<4>,
+) -> Tensor<4> {
+    let [b, h, n, _] = q.dims();
+    let keys = k.dims()[2];
+    let rows = (MAX_SCORE_BYTES / (b * h * keys * 4).max(1)).clamp(1, n.max(1));
+    let chunks = (0..n)
+        .step_by(rows)
+        .map(|start| {
+            let len = rows.min(n - start);
+            let q_rows = q.clone().narrow(2, start, len);
+            scaled_dot_product_attention(
+                q_rows,
+                k.clone(),
+                v.clone(),
+                scale,
+                Some(bias(start, len)),
+            )
+        })
+        .collect();
+    Tensor::cat(chunks, 2)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,7 @@ use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions, PadMode};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use crate::nn::{LayerNorm2d, scaled_dot_product_attention};
+use crate::nn::{LayerNorm2d, query_chunked_attention};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct VitConfig {
@@ -211,13 +211,25 @@ impl VitAttention {
                 .swap_dims(1, 2)
         };
         let (q, k, v) = (part(0), part(1), part(2));
-        let bias = decomposed_rel_pos_bias(
+        let (rel_h, rel_w) = decomposed_rel_pos(
             q.clone().reshape([b * heads, h, w, hd]),
             self.rel_pos_h.val(),
             self.rel_pos_w.val(),
-        )
-        .reshape([b, heads, n, n]);
-        let out = scaled_dot_product_attention(q, k, v, (hd as f64).powf(-0.5), Some(bias));
+        );
+        // Bias of query rows start..start + len: rel_h over key rows plus
+        // rel_w over key columns, `[b, heads, len, h * w]`.
+        let bias = |start: usize, len: usize| {
+            let rh = rel_h
+                .clone()
+                .narrow(1, start, len)
+                .reshape([b * heads, len, h, 1]);
+            let rw = rel_w
+                .clone()
+                .narrow(1, start, len)
+                .reshape([b * heads, len, 1, w]);
+            (rh + rw).reshape([b, heads, len, n])
+        };
+        let out = query_chunked_attention(q, k, v, (hd as f64).powf(-0.5), bias);
         self.proj.forward(out.swap_dims(1, 2).reshape([b, h, w, c]))
     }
 }
@@ -250,10 +262,15 @@ fn rel_pos_for(table: Tensor<2>, size: usize) -> Tensor<3> {
     table.select(0, idx).reshape([size, size, c])
 }
 
-/// `add_decomposed_rel_pos` as an additive bias: for queries `q`
-/// `[B, H, W, C]` (unscaled), the bias `[B, H*W, H*W]` with entry
-/// `((qy, qx), (ky, kx))` = `q · Rh[qy, ky] + q · Rw[qx, kx]`.
-fn decomposed_rel_pos_bias(q: Tensor<4>, rel_pos_h: Tensor<2>, rel_pos_w: Tensor<2>) -> Tensor<3> {
+/// The two factors of `add_decomposed_rel_pos` for queries `q`
+/// `[B, H, W, C]` (unscaled): `rel_h` `[B, H*W, H]` and `rel_w`
+/// `[B, H*W, W]`; the bias of query `(qy, qx)` and key `(ky, kx)` is
+/// `rel_h[q, ky] + rel_w[q, kx]` = `q · Rh[qy, ky] + q · Rw[qx, kx]`.
+fn decomposed_rel_pos(
+    q: Tensor<4>,
+    rel_pos_h: Tensor<2>,
+    rel_pos_w: Tensor<2>,
+) -> (Tensor<3>, Tensor<3>) {
     let [b, h, w, c] = q.dims();
     let rh = rel_pos_for(rel_pos_h, h); // [h, kh, c]
     let rw = rel_pos_for(rel_pos_w, w); // [w, kw, c]
@@ -269,8 +286,7 @@ fn decomposed_rel_pos_bias(q: Tensor<4>, rel_pos_h: Tensor<2>, rel_pos_w: Tensor
         .matmul(rw.swap_dims(1, 2))
         .reshape([w, b, h, w])
         .permute([1, 2, 0, 3]);
-    let bias = rel_h.reshape([b, h, w, h, 1]) + rel_w.reshape([b, h, w, 1, w]);
-    bias.reshape([b, h * w, h * w])
+    (rel_h.reshape([b, h * w, h]), rel_w.reshape([b, h * w, w]))
 }
 
 #[derive(Module, Debug)]
