@@ -71,12 +71,6 @@ impl SamVariant {
         }
     }
 
-    pub fn from_model_name(name: &str) -> Option<Self> {
-        [Self::MobileSam, Self::VitB, Self::VitL, Self::VitH]
-            .into_iter()
-            .find(|v| v.model_name() == name)
-    }
-
     /// Recognises the variant from the official tensor names and shapes:
     /// TinyViT has `image_encoder.layers.*`, a ViT's width is the last
     /// dimension of `image_encoder.pos_embed`.
