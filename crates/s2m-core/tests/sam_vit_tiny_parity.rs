@@ -15,7 +15,8 @@ mod common;
 use burn::tensor::{Device, Tensor, TensorData};
 use common::*;
 use s2m_core::sam::{
-    ImageEncoderConfig, MaskDecoderConfig, Prompts, Sam, SamConfig, VitConfig, load_sam,
+    ImageEncoderConfig, MaskDecoderConfig, MaskPrediction, Prompts, Sam, SamConfig, VitConfig,
+    load_sam,
 };
 
 fn tiny_config() -> SamConfig {
@@ -65,6 +66,20 @@ fn check_close(what: &str, actual: Vec<f32>, expected: &[f32], tolerance: f64) {
     );
 }
 
+/// Mask logits and IoU of `out` against the fixture's `<key>_low_res_logits`
+/// and `<key>_iou`.
+fn check_prediction(what: &str, out: MaskPrediction, fx: &Fixture, key: &str) {
+    let logits = fx.f32s(&format!("{key}_low_res_logits")).1;
+    check_close(
+        &format!("{what} logits"),
+        to_vec(out.low_res_logits),
+        &logits,
+        1e-3,
+    );
+    let iou = fx.f32s(&format!("{key}_iou")).1;
+    check_close(&format!("{what} iou"), to_vec(out.iou), &iou, 1e-3);
+}
+
 #[test]
 fn tiny_vit_sam_matches_pytorch_on_every_backend() {
     let fx = Fixture::open("sam_vit_tiny_parity.safetensors");
@@ -101,51 +116,18 @@ fn tiny_vit_sam_matches_pytorch_on_every_backend() {
 
         let boxes = Prompts::Boxes(fx.tensor("boxes", &device));
         let out = sam.decode(embedding.clone(), &boxes, false);
-        check_close(
-            &format!("{backend}: box logits"),
-            to_vec(out.low_res_logits),
-            &fx.f32s("box_low_res_logits").1,
-            1e-3,
-        );
-        check_close(
-            &format!("{backend}: box iou"),
-            to_vec(out.iou),
-            &fx.f32s("box_iou").1,
-            1e-3,
-        );
+        check_prediction(&format!("{backend}: box"), out, &fx, "box");
 
         let points = Prompts::Points {
             coords: fx.tensor("point_coords", &device),
             labels: fx.tensor("point_labels", &device),
         };
         let out = sam.decode(embedding.clone(), &points, false);
-        check_close(
-            &format!("{backend}: point logits"),
-            to_vec(out.low_res_logits),
-            &fx.f32s("point_low_res_logits").1,
-            1e-3,
-        );
-        check_close(
-            &format!("{backend}: point iou"),
-            to_vec(out.iou),
-            &fx.f32s("point_iou").1,
-            1e-3,
-        );
+        check_prediction(&format!("{backend}: point"), out, &fx, "point");
 
         let out = sam.decode(embedding, &points, true);
         assert_eq!(out.low_res_logits.dims(), [1, 3, 32, 32]);
-        check_close(
-            &format!("{backend}: multimask logits"),
-            to_vec(out.low_res_logits),
-            &fx.f32s("multimask_low_res_logits").1,
-            1e-3,
-        );
-        check_close(
-            &format!("{backend}: multimask iou"),
-            to_vec(out.iou),
-            &fx.f32s("multimask_iou").1,
-            1e-3,
-        );
+        check_prediction(&format!("{backend}: multimask"), out, &fx, "multimask");
     }
 }
 
