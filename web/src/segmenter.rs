@@ -4,7 +4,8 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use s2m_core::device::{Backend, open_device_async};
-use s2m_core::sam::{ImageFrame, Prompts, Sam, SamConfig, load_sam};
+use s2m_core::sam::{ImageFrame, Prompts, Sam, SamConfig};
+use s2m_core::weights::load_sam;
 
 pub struct Segmenter {
     sam: Sam,

@@ -3,7 +3,8 @@
 use anyhow::{Context, Result, anyhow};
 use burn::tensor::Device;
 use s2m_core::device::open_device;
-use s2m_core::sam::{Sam, SamConfig, load_sam};
+use s2m_core::sam::{Sam, SamConfig};
+use s2m_core::weights::load_sam;
 use s2m_weights::manifest::MANIFEST_FILE;
 use s2m_weights::{Manifest, StorageDType, integrity};
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Subcommand;
-use s2m_weights::convert::convert_sam_checkpoint;
+use s2m_weights::convert::convert_checkpoint;
 use s2m_weights::fetch::{MOBILE_SAM, fetch_checkpoint};
 
 #[derive(Subcommand)]
@@ -40,7 +40,7 @@ pub fn run(action: WeightsAction) -> Result<()> {
             model,
         } => (checkpoint, dir, model),
     };
-    for entry in convert_sam_checkpoint(&checkpoint, &dir, model.as_deref())? {
+    for entry in convert_checkpoint(&checkpoint, &dir, model.as_deref())? {
         println!(
             "wrote {}/{} ({} bytes, sha256 {})",
             dir.display(),

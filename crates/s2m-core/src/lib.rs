@@ -9,4 +9,6 @@
 pub mod detector;
 pub mod device;
 pub mod nn;
+pub mod readback;
 pub mod sam;
+pub mod weights;

@@ -14,7 +14,8 @@ mod common;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use common::*;
-use s2m_core::sam::{Prompts, Sam, SamConfig, load_sam};
+use s2m_core::sam::{Prompts, Sam, SamConfig};
+use s2m_core::weights::load_sam;
 
 const WEIGHTS: &str = "mobile_sam.f32.safetensors";
 

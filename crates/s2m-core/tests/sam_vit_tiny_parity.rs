@@ -16,8 +16,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use common::*;
 use s2m_core::sam::{
     ImageEncoderConfig, MaskDecoderConfig, MaskPrediction, Prompts, Sam, SamConfig, VitConfig,
-    load_sam,
 };
+use s2m_core::weights::load_sam;
 
 fn tiny_config() -> SamConfig {
     let mut vit = VitConfig::new(128, 16, 64, 4, 4, 32, 3, vec![1, 3]);
@@ -43,7 +43,7 @@ fn tiny_config() -> SamConfig {
 /// Converts the official-format checkpoint with s2m-weights, then loads it.
 fn load_tiny(device: &Device) -> Sam {
     let dir = std::env::temp_dir().join(format!("s2m-vit-tiny-{}", std::process::id()));
-    let entries = s2m_weights::convert::convert_sam_checkpoint(
+    let entries = s2m_weights::convert::convert_checkpoint(
         &fixture_path("sam_vit_tiny.pth"),
         &dir,
         Some("sam_vit_tiny"),
@@ -135,7 +135,7 @@ fn tiny_vit_sam_matches_pytorch_on_every_backend() {
 fn a_checkpoint_for_another_configuration_is_a_clear_error() {
     let device = Device::flex();
     let dir = std::env::temp_dir().join(format!("s2m-vit-tiny-wrong-{}", std::process::id()));
-    let entries = s2m_weights::convert::convert_sam_checkpoint(
+    let entries = s2m_weights::convert::convert_checkpoint(
         &fixture_path("sam_vit_tiny.pth"),
         &dir,
         Some("tiny"),

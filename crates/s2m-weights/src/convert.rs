@@ -1,4 +1,5 @@
-//! Converting official SAM / MobileSAM checkpoints into the safetensors
+//! Converting official SAM / MobileSAM checkpoints and detectron2 prompt
+//! generator checkpoints into the safetensors
 //! files the CLI and the browser load: one f32 and one f16 file per model,
 //! tensor names mapped by [`crate::key_map`], each file entered in the
 //! manifest with its size and sha256.
@@ -10,7 +11,7 @@ use safetensors::{Dtype, tensor::TensorView};
 use crate::WeightsError;
 use crate::checkpoint::{NamedTensor, read_pytorch_checkpoint};
 use crate::integrity::sha256_hex;
-use crate::key_map::{SamVariant, official_to_ours};
+use crate::key_map::{ModelVariant, official_to_ours};
 use crate::manifest::{MANIFEST_FILE, Manifest, ManifestEntry, StorageDType};
 
 /// Serialises `tensors` as a safetensors file storing `dtype`.
@@ -56,8 +57,8 @@ pub fn to_safetensors_bytes(
 /// `<out_dir>/<model>.f32.safetensors` and `<model>.f16.safetensors`, and
 /// records both in `<out_dir>/manifest.json`. `model` names the model in
 /// file names and the manifest; when `None` it is recognised from the
-/// checkpoint (MobileSAM, SAM ViT-B/L/H).
-pub fn convert_sam_checkpoint(
+/// checkpoint (MobileSAM, SAM ViT-B/L/H, generator R18/34/50/101).
+pub fn convert_checkpoint(
     input: &Path,
     out_dir: &Path,
     model: Option<&str>,
@@ -65,15 +66,15 @@ pub fn convert_sam_checkpoint(
     let official = read_pytorch_checkpoint(input, |name| official_to_ours(name).is_some())?;
     let model = match model {
         Some(name) => name.to_owned(),
-        None => SamVariant::detect(
+        None => ModelVariant::detect(
             official
                 .iter()
                 .map(|t| (t.name.as_str(), t.shape.as_slice())),
         )
-        .map(|v| v.model_name().to_owned())
+        .map(ModelVariant::model_name)
         .ok_or_else(|| WeightsError::Checkpoint {
             file: input.display().to_string(),
-            message: "not a SAM ViT-B/L/H or MobileSAM checkpoint; name the model explicitly"
+            message: "not a SAM ViT-B/L/H, MobileSAM or detectron2 ResNet-FPN checkpoint; name the model explicitly"
                 .into(),
         })?,
     };

@@ -44,6 +44,22 @@ pub fn grid_anchors(
     anchors
 }
 
+/// The anchor at flat index `index` of the order of [`grid_anchors`],
+/// without building the others.
+pub fn anchor_at(
+    index: usize,
+    grid_w: usize,
+    stride: usize,
+    offset: f32,
+    cell: &[[f32; 4]],
+) -> [f32; 4] {
+    let a = cell[index % cell.len()];
+    let position = index / cell.len();
+    let sx = ((position % grid_w) as f32 + offset) * stride as f32;
+    let sy = ((position / grid_w) as f32 + offset) * stride as f32;
+    [a[0] + sx, a[1] + sy, a[2] + sx, a[3] + sy]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +86,14 @@ mod tests {
         assert_eq!(anchors[2], [-12.0, -16.0, 20.0, 16.0]);
         // Cell (y = 1, x = 0): shifted by 4 in y.
         assert_eq!(anchors[6], [-16.0, -12.0, 16.0, 20.0]);
+    }
+
+    #[test]
+    fn anchor_at_matches_the_grid_order() {
+        let cell = cell_anchors(64.0, &[0.5, 1.0, 2.0]);
+        let anchors = grid_anchors(3, 5, 8, 0.0, &cell);
+        for (i, anchor) in anchors.iter().enumerate() {
+            assert_eq!(anchor_at(i, 5, 8, 0.0, &cell), *anchor, "index {i}");
+        }
     }
 }

@@ -5,6 +5,10 @@
 /// Configuration of the prompt generator.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DetectorConfig {
+    pub backbone: BackboneConfig,
+    /// Replicate the score map to three input channels (the paper); when
+    /// false the stem takes one channel and only the first mean/std apply.
+    pub replicate_score_map: bool,
     /// Added to the single-channel score map replicated to three channels:
     /// detectron2 subtracts its BGR pixel mean from the unnormalised input.
     pub pixel_mean: [f32; 3],
@@ -37,6 +41,8 @@ pub struct DetectorConfig {
 impl Default for DetectorConfig {
     fn default() -> Self {
         Self {
+            backbone: BackboneConfig::resnet50(),
+            replicate_score_map: true,
             pixel_mean: [103.53, 116.28, 123.675],
             pixel_std: [1.0, 1.0, 1.0],
             anchor_sizes: [32.0, 64.0, 128.0, 256.0, 512.0],
@@ -57,5 +63,147 @@ impl Default for DetectorConfig {
             test_nms_threshold: 0.5,
             test_detections_per_image: 100,
         }
+    }
+}
+
+impl DetectorConfig {
+    /// The paper's generator: ResNet-50 + FPN (`faster_rcnn_R_50_FPN_3x`).
+    pub fn r50_fpn() -> Self {
+        Self::default()
+    }
+
+    /// Channels of the network input.
+    pub fn input_channels(&self) -> usize {
+        if self.replicate_score_map { 3 } else { 1 }
+    }
+
+    /// Cell anchors per location (one size per level times the ratios).
+    pub fn anchors_per_cell(&self) -> usize {
+        self.anchor_aspect_ratios.len()
+    }
+
+    /// The configuration of the detector whose converted weights hold
+    /// these tensors (our names, PyTorch shapes): depth, widths, input
+    /// channels, box head and classes follow from the shapes, everything
+    /// else keeps the paper's values. `None` when a tensor it needs is
+    /// missing or the depth is not one detectron2 builds.
+    pub fn from_tensor_shapes<'a>(
+        tensors: impl IntoIterator<Item = (&'a str, &'a [usize])>,
+    ) -> Option<Self> {
+        let shapes: std::collections::HashMap<&str, &[usize]> = tensors.into_iter().collect();
+        let dim = |name: &str, axis: usize| shapes.get(name).and_then(|s| s.get(axis)).copied();
+        let bottleneck = shapes.contains_key("backbone.bottom_up.res2.0.conv3.weight");
+        let res4_blocks = (0..)
+            .take_while(|i| {
+                shapes.contains_key(format!("backbone.bottom_up.res4.{i}.conv1.weight").as_str())
+            })
+            .count();
+        let depth = match (res4_blocks, bottleneck) {
+            (2, false) => ResNetDepth::R18,
+            (6, false) => ResNetDepth::R34,
+            (6, true) => ResNetDepth::R50,
+            (23, true) => ResNetDepth::R101,
+            _ => return None,
+        };
+        let res2_out = if bottleneck {
+            dim("backbone.bottom_up.res2.0.conv3.weight", 0)?
+        } else {
+            dim("backbone.bottom_up.res2.0.conv2.weight", 0)?
+        };
+        let backbone = BackboneConfig {
+            depth,
+            stem_out_channels: dim("backbone.bottom_up.stem.conv1.weight", 0)?,
+            res2_out_channels: res2_out,
+            width_per_group: if bottleneck {
+                dim("backbone.bottom_up.res2.0.conv1.weight", 0)?
+            } else {
+                BackboneConfig::resnet18().width_per_group
+            },
+            fpn_out_channels: dim("backbone.fpn_lateral.0.weight", 0)?,
+        };
+        let pooled_inputs = dim("roi_heads.box_head.fc1.weight", 1)?;
+        let resolution = (pooled_inputs / backbone.fpn_out_channels).isqrt();
+        let defaults = Self::default();
+        Some(Self {
+            replicate_score_map: dim("backbone.bottom_up.stem.conv1.weight", 1)? == 3,
+            box_head_fc_dim: dim("roi_heads.box_head.fc1.weight", 0)?,
+            num_classes: dim("roi_heads.box_predictor.cls_score.weight", 0)?.checked_sub(1)?,
+            roi_pooler_resolution: resolution,
+            backbone,
+            ..defaults
+        })
+    }
+
+    /// The same detector on a ResNet-18: our small default generator.
+    pub fn r18_fpn() -> Self {
+        Self {
+            backbone: BackboneConfig::resnet18(),
+            ..Self::default()
+        }
+    }
+}
+
+/// The ResNet + FPN backbone (detectron2 `MODEL.RESNETS` and `MODEL.FPN`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackboneConfig {
+    pub depth: ResNetDepth,
+    /// Output channels of the stem.
+    pub stem_out_channels: usize,
+    /// Output channels of res2, doubled at each later stage.
+    pub res2_out_channels: usize,
+    /// Bottleneck width at res2 (one group), doubled at each later stage.
+    pub width_per_group: usize,
+    /// Channels of every FPN output P2..P6.
+    pub fpn_out_channels: usize,
+}
+
+impl BackboneConfig {
+    pub fn resnet50() -> Self {
+        Self {
+            depth: ResNetDepth::R50,
+            stem_out_channels: 64,
+            res2_out_channels: 256,
+            width_per_group: 64,
+            fpn_out_channels: 256,
+        }
+    }
+
+    /// detectron2 requires `RES2_OUT_CHANNELS = 64` for depths 18 and 34.
+    pub fn resnet18() -> Self {
+        Self {
+            depth: ResNetDepth::R18,
+            res2_out_channels: 64,
+            ..Self::resnet50()
+        }
+    }
+
+    /// Output channels of res2..res5.
+    pub fn stage_out_channels(&self) -> [usize; 4] {
+        [0, 1, 2, 3].map(|i| self.res2_out_channels << i)
+    }
+}
+
+/// The ResNet depths detectron2 builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResNetDepth {
+    R18,
+    R34,
+    R50,
+    R101,
+}
+
+impl ResNetDepth {
+    /// Blocks per stage res2..res5.
+    pub fn blocks_per_stage(self) -> [usize; 4] {
+        match self {
+            Self::R18 => [2, 2, 2, 2],
+            Self::R34 | Self::R50 => [3, 4, 6, 3],
+            Self::R101 => [3, 4, 23, 3],
+        }
+    }
+
+    /// 50 and 101 use bottleneck blocks, 18 and 34 basic blocks.
+    pub fn uses_bottleneck(self) -> bool {
+        matches!(self, Self::R50 | Self::R101)
     }
 }

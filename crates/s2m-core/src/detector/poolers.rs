@@ -1,6 +1,11 @@
 //! Multi-level ROI pooling (detectron2 `ROIPooler`): each box is pooled
-//! from the FPN level that matches its size. So far: the level assignment;
-//! the ROI-align itself (tensor ops and our WGSL kernel) follows.
+//! from the FPN level (P2..P5) that matches its size, with ROI-align.
+
+use burn::tensor::Tensor;
+
+use super::boxes::Xyxy;
+use super::config::DetectorConfig;
+use super::roi_align::{RoiAlignParams, multi_level_roi_align};
 
 /// detectron2's canonical box: a 224x224 box maps to level 4.
 const CANONICAL_BOX_SIZE: f32 = 224.0;
@@ -14,6 +19,23 @@ pub fn fpn_level(b: &[f32; 4], min_level: usize, max_level: usize) -> usize {
     let size = area.max(0.0).sqrt();
     let level = (CANONICAL_LEVEL + (size / CANONICAL_BOX_SIZE + 1e-8).log2()).floor();
     (level.max(min_level as f32) as usize).min(max_level)
+}
+
+/// Pooled features `[boxes, C, S, S]` of `boxes` from P2..P5.
+pub fn pool(features: &[Tensor<4>], boxes: &[Xyxy], config: &DetectorConfig) -> Tensor<4> {
+    let levels: Vec<usize> = boxes.iter().map(|b| fpn_level(b, 2, 5) - 2).collect();
+    let params = RoiAlignParams {
+        output_size: config.roi_pooler_resolution,
+        sampling_ratio: config.roi_sampling_ratio,
+        aligned: config.roi_aligned,
+    };
+    multi_level_roi_align(
+        &features[..4],
+        &config.strides[..4],
+        boxes,
+        &levels,
+        &params,
+    )
 }
 
 #[cfg(test)]

@@ -17,7 +17,6 @@ pub mod prompt_encoder;
 pub mod tiny_vit;
 pub mod transforms;
 pub mod two_way_transformer;
-pub mod weights;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -27,7 +26,6 @@ pub use mask_decoder::{MaskDecoder, MaskDecoderConfig, MaskPrediction};
 pub use prompt_encoder::{PromptEncoder, Prompts};
 pub use tiny_vit::{TinyVit, TinyVitConfig};
 pub use transforms::ImageFrame;
-pub use weights::{SamLoadError, load_sam};
 
 /// Which image encoder a SAM model uses.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,7 +102,7 @@ impl SamConfig {
     }
 
     /// A model with placeholder parameters, to be overwritten by
-    /// [`load_sam`].
+    /// [`crate::weights::load_sam`].
     pub fn init(&self, device: &Device) -> Sam {
         let image_encoder = match &self.image_encoder {
             ImageEncoderConfig::Vit(c) => ImageEncoder::Vit(c.init(device)),

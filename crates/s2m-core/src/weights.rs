@@ -1,4 +1,4 @@
-//! Loading SAM weights converted by `s2m-weights` (safetensors, f32 or f16,
+//! Loading weights converted by `s2m-weights` (safetensors, f32 or f16,
 //! tensor names = our module paths, PyTorch layouts) from bytes, so the
 //! same code serves files natively and fetched bytes in the browser.
 
@@ -8,16 +8,25 @@ use burn::store::{
 };
 use burn::tensor::{DType, Device};
 
-use super::{Sam, SamConfig};
+use crate::detector::{Detector, DetectorConfig};
+use crate::sam::{Sam, SamConfig};
 
 #[derive(Debug, thiserror::Error)]
-pub enum SamLoadError {
+pub enum WeightsLoadError {
     #[error("{file}: not a valid safetensors file (truncated or corrupt?): {message}")]
     Unreadable { file: String, message: String },
     #[error(
         "{file}: missing tensor `{tensor}` (and {more} more): wrong model for this configuration?"
     )]
     MissingTensor {
+        file: String,
+        tensor: String,
+        more: usize,
+    },
+    #[error(
+        "{file}: unexpected tensor `{tensor}` (and {more} more): wrong model for this configuration?"
+    )]
+    UnexpectedTensor {
         file: String,
         tensor: String,
         more: usize,
@@ -30,16 +39,32 @@ pub enum SamLoadError {
     },
 }
 
-/// Creates the model described by `config` on `device` and fills it with
+/// Creates the SAM described by `config` on `device` and fills it with
 /// the weights in `bytes` (a converted safetensors file named `file` in
-/// error messages). Every parameter must be present with the right shape.
+/// error messages).
 pub fn load_sam(
     config: &SamConfig,
     bytes: Vec<u8>,
     file: &str,
     device: &Device,
-) -> Result<Sam, SamLoadError> {
-    let mut model = config.init(device);
+) -> Result<Sam, WeightsLoadError> {
+    load_into(config.init(device), bytes, file)
+}
+
+/// Creates the prompt generator described by `config` on `device` and
+/// fills it with the weights in `bytes`.
+pub fn load_detector(
+    config: &DetectorConfig,
+    bytes: Vec<u8>,
+    file: &str,
+    device: &Device,
+) -> Result<Detector, WeightsLoadError> {
+    load_into(Detector::new(config.clone(), device), bytes, file)
+}
+
+/// Fills `model` with the weights in `bytes`. Every parameter must be
+/// present with the right shape, and every tensor of the file used.
+fn load_into<M: Module>(mut model: M, bytes: Vec<u8>, file: &str) -> Result<M, WeightsLoadError> {
     let adapter = PyTorchToBurnAdapter.chain(FloatCastAdapter::to(DType::F32));
     let mut store = SafetensorsStore::from_bytes(Some(bytes))
         .with_from_adapter(adapter)
@@ -48,7 +73,7 @@ pub fn load_sam(
         .validate(false);
     let result = model
         .load_from(&mut store)
-        .map_err(|e| SamLoadError::Unreadable {
+        .map_err(|e| WeightsLoadError::Unreadable {
             file: file.to_owned(),
             message: e.to_string(),
         })?;
@@ -64,17 +89,24 @@ pub fn load_sam(
             ),
             other => (String::new(), other.to_string()),
         };
-        return Err(SamLoadError::BadTensor {
+        return Err(WeightsLoadError::BadTensor {
             file: file.to_owned(),
             tensor,
             message,
         });
     }
     if let Some((tensor, _)) = result.missing.first() {
-        return Err(SamLoadError::MissingTensor {
+        return Err(WeightsLoadError::MissingTensor {
             file: file.to_owned(),
             tensor: tensor.clone(),
             more: result.missing.len() - 1,
+        });
+    }
+    if let Some(tensor) = result.unused.first() {
+        return Err(WeightsLoadError::UnexpectedTensor {
+            file: file.to_owned(),
+            tensor: tensor.clone(),
+            more: result.unused.len() - 1,
         });
     }
     Ok(model.no_grad())
