@@ -1,5 +1,6 @@
 //! Multi-level ROI pooling (detectron2 `ROIPooler`): each box is pooled
-//! from the FPN level (P2..P5) that matches its size, with ROI-align.
+//! from the FPN level (P2..P5) that matches its size, with ROI-align: our
+//! WGSL kernel on wgpu devices, tensor ops elsewhere.
 
 use burn::tensor::Tensor;
 
@@ -29,13 +30,9 @@ pub fn pool(features: &[Tensor<4>], boxes: &[Xyxy], config: &DetectorConfig) -> 
         sampling_ratio: config.roi_sampling_ratio,
         aligned: config.roi_aligned,
     };
-    multi_level_roi_align(
-        &features[..4],
-        &config.strides[..4],
-        boxes,
-        &levels,
-        &params,
-    )
+    let (features, strides) = (&features[..4], &config.strides[..4]);
+    s2m_kernels::roi_align::multi_level_roi_align(features, strides, boxes, &levels, &params)
+        .unwrap_or_else(|| multi_level_roi_align(features, strides, boxes, &levels, &params))
 }
 
 #[cfg(test)]

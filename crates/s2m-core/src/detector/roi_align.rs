@@ -17,20 +17,12 @@
 
 use burn::tensor::{Int, Tensor, TensorData};
 
+pub use s2m_kernels::roi_align::RoiAlignParams;
+
 use super::boxes::Xyxy;
 
 /// The largest gathered feature tensor built at once, in bytes.
 const MAX_GATHER_BYTES: usize = 64 << 20;
-
-/// How boxes are pooled (detectron2 `ROIPooler` arguments).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RoiAlignParams {
-    /// Output side (7 in the box head).
-    pub output_size: usize,
-    /// Samples per bin and axis; 0 = adaptive.
-    pub sampling_ratio: usize,
-    pub aligned: bool,
-}
 
 /// The sample taps along one axis of one box: per output bin, the
 /// `(position, weight)` pairs, weights already divided by the grid size.
