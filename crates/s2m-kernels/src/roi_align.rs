@@ -1,8 +1,9 @@
 //! Multi-level ROI-align in one WGSL dispatch (`roi_align.wgsl`): every box
-//! of every FPN level, one thread per output value, following torchvision's
-//! `roi_align` (detectron2 `ROIAlignV2` when `aligned`). The tensor-op
-//! implementation in `s2m_core::detector::roi_align` is the CPU path and
-//! the oracle the tests compare this kernel with.
+//! of every FPN level, following torchvision's `roi_align` (detectron2
+//! `ROIAlignV2` when `aligned`), one thread per output bin and block of
+//! channels. The tensor-op implementation in
+//! `s2m_core::detector::roi_align` is the CPU path and the oracle the tests
+//! compare this kernel with.
 
 use burn::backend::wgpu::{CubeBackend, CubeTensor, SourceKernel};
 use burn::cubecl::CubeCount;
@@ -24,6 +25,9 @@ pub struct RoiAlignParams {
 
 /// Number of FPN levels the kernel binds (P2..P5).
 pub const LEVELS: usize = 4;
+
+/// Channels one thread pools (`CHANNEL_BLOCK` in the WGSL source).
+const CHANNEL_BLOCK: usize = 32;
 
 const SOURCE: WgslSource = WgslSource {
     text: include_str!("roi_align.wgsl"),
@@ -56,6 +60,7 @@ pub fn multi_level_roi_align(
     }
     let size = params.output_size;
     let total = boxes.len() * channels * size * size;
+    let threads = boxes.len() * channels.div_ceil(CHANNEL_BLOCK) * size * size;
 
     let mut info: Vec<u32> = vec![
         channels as u32,
@@ -63,7 +68,7 @@ pub fn multi_level_roi_align(
         size as u32,
         params.sampling_ratio as u32,
         params.aligned as u32,
-        total as u32,
+        threads as u32,
         0,
         0,
     ];
@@ -90,7 +95,7 @@ pub fn multi_level_roi_align(
         client.empty(total * std::mem::size_of::<f32>()),
         DType::F32,
     );
-    let (x, y) = grid((total as u32).div_ceil(WORKGROUP_SIZE));
+    let (x, y) = grid((threads as u32).div_ceil(WORKGROUP_SIZE));
     let mut arguments = KernelArguments::new();
     for feature in &cube_features {
         arguments = arguments.with_buffer(feature.handle.clone().binding());

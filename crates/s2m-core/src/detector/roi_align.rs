@@ -12,8 +12,8 @@
 //! Bilinear weights and the validity test factor into a y part and an x
 //! part, so the host computes per box and bin the taps `(feature index,
 //! weight)` of both axes and their products; the device gathers the
-//! features at the taps and sums them. Boxes are processed in chunks so
-//! that no gathered tensor exceeds [`MAX_GATHER_BYTES`].
+//! features at the taps and sums them, level by level, in chunks of boxes
+//! so that no gathered tensor exceeds [`MAX_GATHER_BYTES`].
 
 use burn::tensor::{Int, Tensor, TensorData};
 
@@ -62,13 +62,12 @@ fn axis_taps(
         .collect()
 }
 
-/// The taps of every bin of one box on a level of `height x width` whose
-/// values start at `offset` in the flattened features.
+/// The taps of every bin of one box on a level of `height x width`, as
+/// indices into its flattened `height * width` values.
 fn box_taps(
     b: &Xyxy,
     stride: usize,
     (height, width): (usize, usize),
-    offset: usize,
     params: &RoiAlignParams,
 ) -> Vec<Vec<(usize, f32)>> {
     let scale = 1.0 / stride as f32;
@@ -89,9 +88,7 @@ fn box_taps(
                 y_taps
                     .iter()
                     .flat_map(|&(y, wy)| {
-                        x_taps
-                            .iter()
-                            .map(move |&(x, wx)| (offset + y * width + x, wy * wx))
+                        x_taps.iter().map(move |&(x, wx)| (y * width + x, wy * wx))
                     })
                     .collect(),
             );
@@ -116,70 +113,76 @@ pub fn multi_level_roi_align(
     if boxes.is_empty() {
         return Tensor::zeros([0, channels, out, out], &device);
     }
-    let mut offsets = Vec::with_capacity(features.len());
-    let mut total = 0;
-    for f in features {
-        offsets.push(total);
-        total += f.dims()[2] * f.dims()[3];
-    }
-    let flat = Tensor::cat(
-        features
-            .iter()
-            .map(|f| f.clone().reshape([channels, f.dims()[2] * f.dims()[3]]))
-            .collect(),
-        1,
-    );
-
-    let gather = |bins: &[Vec<(usize, f32)>], boxes_in_chunk: usize| {
-        let taps = bins.iter().map(Vec::len).max().unwrap_or(0).max(1);
-        let mut index = vec![0i64; bins.len() * taps];
-        let mut weight = vec![0f32; bins.len() * taps];
-        for (bin, bin_taps) in bins.iter().enumerate() {
-            for (t, &(i, w)) in bin_taps.iter().enumerate() {
-                index[bin * taps + t] = i as i64;
-                weight[bin * taps + t] = w;
-            }
+    // Each level is gathered from on its own: their concatenation can
+    // exceed the largest buffer a device allocates.
+    let mut pooled = Vec::new();
+    let mut order: Vec<usize> = Vec::with_capacity(boxes.len());
+    for (level, feature) in features.iter().enumerate() {
+        let on_level: Vec<usize> = (0..boxes.len()).filter(|&i| levels[i] == level).collect();
+        if on_level.is_empty() {
+            continue;
         }
-        let n = index.len();
-        let index = Tensor::<1, Int>::from_data(TensorData::new(index, [n]), &device);
-        let weight = Tensor::<2>::from_data(TensorData::new(weight, [1, n]), &device);
-        (flat.clone().select(1, index) * weight)
-            .reshape([channels, bins.len(), taps])
-            .sum_dim(2)
-            .reshape([channels, boxes_in_chunk, out, out])
-            .permute([1, 0, 2, 3])
-    };
+        let [_, _, h, w] = feature.dims();
+        let flat = feature.clone().reshape([channels, h * w]);
+        let bins = on_level
+            .iter()
+            .map(|&i| box_taps(&boxes[i], strides[level], (h, w), params));
+        pooled.extend(gather_in_chunks(&flat, bins, out));
+        order.extend(on_level);
+    }
+    // Back to the order of `boxes`.
+    let mut inverse = vec![0i64; boxes.len()];
+    for (position, &i) in order.iter().enumerate() {
+        inverse[i] = position as i64;
+    }
+    let inverse = Tensor::<1, Int>::from_data(TensorData::new(inverse, [boxes.len()]), &device);
+    Tensor::cat(pooled, 0).select(0, inverse)
+}
 
+/// Pooled features `[n, C, out, out]` of boxes given by their bins' taps
+/// into `flat` (`[C, h * w]`), in chunks of at most [`MAX_GATHER_BYTES`].
+fn gather_in_chunks(
+    flat: &Tensor<2>,
+    boxes: impl Iterator<Item = Vec<Vec<(usize, f32)>>>,
+    out: usize,
+) -> Vec<Tensor<4>> {
+    let channels = flat.dims()[0];
     let mut chunks = Vec::new();
     let mut bins: Vec<Vec<(usize, f32)>> = Vec::new();
-    let mut boxes_in_chunk = 0;
     let mut max_taps = 1;
-    for (b, &level) in boxes.iter().zip(levels) {
-        let f = &features[level];
-        let box_bins = box_taps(
-            b,
-            strides[level],
-            (f.dims()[2], f.dims()[3]),
-            offsets[level],
-            params,
-        );
-        let taps = box_bins
-            .iter()
-            .map(Vec::len)
-            .max()
-            .unwrap_or(0)
-            .max(max_taps);
-        let bytes = (bins.len() + box_bins.len()) * taps * channels * 4;
-        if boxes_in_chunk > 0 && bytes > MAX_GATHER_BYTES {
-            chunks.push(gather(&bins, boxes_in_chunk));
+    for box_bins in boxes {
+        let box_taps = box_bins.iter().map(Vec::len).max().unwrap_or(0);
+        let bytes = (bins.len() + box_bins.len()) * box_taps.max(max_taps) * channels * 4;
+        if !bins.is_empty() && bytes > MAX_GATHER_BYTES {
+            chunks.push(gather(flat, &bins, max_taps, out));
             bins.clear();
-            boxes_in_chunk = 0;
             max_taps = 1;
         }
-        max_taps = max_taps.max(box_bins.iter().map(Vec::len).max().unwrap_or(0));
+        max_taps = max_taps.max(box_taps);
         bins.extend(box_bins);
-        boxes_in_chunk += 1;
     }
-    chunks.push(gather(&bins, boxes_in_chunk));
-    Tensor::cat(chunks, 0)
+    chunks.push(gather(flat, &bins, max_taps, out));
+    chunks
+}
+
+/// The weighted sums over `taps` taps per bin (missing taps weigh 0).
+fn gather(flat: &Tensor<2>, bins: &[Vec<(usize, f32)>], taps: usize, out: usize) -> Tensor<4> {
+    let device = flat.device();
+    let channels = flat.dims()[0];
+    let mut index = vec![0i64; bins.len() * taps];
+    let mut weight = vec![0f32; bins.len() * taps];
+    for (bin, bin_taps) in bins.iter().enumerate() {
+        for (t, &(i, w)) in bin_taps.iter().enumerate() {
+            index[bin * taps + t] = i as i64;
+            weight[bin * taps + t] = w;
+        }
+    }
+    let n = index.len();
+    let index = Tensor::<1, Int>::from_data(TensorData::new(index, [n]), &device);
+    let weight = Tensor::<2>::from_data(TensorData::new(weight, [1, n]), &device);
+    (flat.clone().select(1, index) * weight)
+        .reshape([channels, bins.len(), taps])
+        .sum_dim(2)
+        .reshape([channels, bins.len() / (out * out), out, out])
+        .permute([1, 0, 2, 3])
 }

@@ -5,34 +5,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use burn::tensor::{Device, Tensor, TensorData};
-use clap::Subcommand;
 use s2m_core::device::Backend;
 use s2m_core::sam::{Prompts, Sam};
 
+use super::mean_ms;
 use crate::ModelArgs;
 use crate::model_loading::load_model;
 
-#[derive(Subcommand)]
-pub enum BenchTarget {
-    /// Time the image encoder and the mask decoder (one box) per image.
-    Sam {
-        #[command(flatten)]
-        model: ModelArgs,
-        /// Backends to compare, comma separated.
-        #[arg(long, value_delimiter = ',', default_value = "cpu,wgpu")]
-        backends: Vec<Backend>,
-        /// Timed runs per backend (after one warm-up run).
-        #[arg(long, default_value_t = 3)]
-        runs: usize,
-    },
-}
-
-pub fn run(target: BenchTarget) -> Result<()> {
-    let BenchTarget::Sam {
-        model,
-        backends,
-        runs,
-    } = target;
+pub fn run(model: ModelArgs, backends: Vec<Backend>, runs: usize) -> Result<()> {
     println!(
         "model {}, 1280x720 frame, one box prompt, {runs} timed runs after one warm-up",
         model.model
@@ -64,10 +44,6 @@ pub fn run(target: BenchTarget) -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn mean_ms(times: &[Duration]) -> f64 {
-    times.iter().map(Duration::as_secs_f64).sum::<f64>() * 1000.0 / times.len().max(1) as f64
 }
 
 fn time_once(sam: &Sam, device: &Device) -> Result<(Duration, Duration)> {
