@@ -4,6 +4,8 @@
 //! commands never panic on bad input.
 
 mod bench;
+mod detect_command;
+mod detector_loading;
 mod image_input;
 mod model_loading;
 mod sam_command;
@@ -35,6 +37,8 @@ enum Command {
     },
     /// Segment Anything with box prompts: writes the union of the masks.
     Sam(sam_command::SamArgs),
+    /// Prompt generator: boxes around the anomalies of a score map, as JSON.
+    Detect(detect_command::DetectArgs),
     /// Time the models.
     Bench {
         #[command(subcommand)]
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Weights { action } => weights_command::run(action),
         Command::Sam(args) => sam_command::run(&args),
+        Command::Detect(args) => detect_command::run(&args),
         Command::Bench { target } => bench::run(target),
     };
     match result {

@@ -1,27 +1,17 @@
 //! The `s2m` binary end to end: a real mask, and every bad input reported
 //! as a message with a non-zero exit code, never a panic.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn fixture(name: &str) -> PathBuf {
-    repo_root().join("tests/fixtures").join(name)
-}
+use common::{assert_fails_with, fixture, repo_root, temp_dir};
 
 fn weights_dir() -> PathBuf {
     std::env::var_os("S2M_WEIGHTS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("weights"))
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("s2m-cli-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn s2m(args: &[&str]) -> Output {
@@ -43,17 +33,6 @@ fn sam(image: &Path, b: &str, out: &Path, weights: &Path) -> Command {
         .arg("--weights-dir")
         .arg(weights);
     cmd
-}
-
-/// Asserts a clean failure: non-zero exit, no panic, a message naming `needle`.
-fn assert_fails_with(output: &Output, needle: &str) {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        !output.status.success(),
-        "expected failure, stderr: {stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "panicked: {stderr}");
-    assert!(stderr.contains(needle), "`{needle}` not in: {stderr}");
 }
 
 fn read_mask(path: &std::path::Path) -> Vec<bool> {

@@ -11,4 +11,5 @@ pub mod device;
 pub mod nn;
 pub mod readback;
 pub mod sam;
+pub mod score_map_file;
 pub mod weights;

@@ -1,0 +1,74 @@
+//! Loading the prompt generator from a weights file the user names: a
+//! safetensors file written by `s2m weights convert` (f32 or f16), or a
+//! detectron2 `model_final.pth` converted in memory the same way. The
+//! configuration follows from the tensor names and shapes.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow};
+use burn::tensor::Device;
+use s2m_core::detector::{Detector, DetectorConfig};
+use s2m_core::weights::load_detector;
+use s2m_weights::StorageDType;
+use s2m_weights::checkpoint::{NamedTensor, read_pytorch_checkpoint};
+use s2m_weights::convert::to_safetensors_bytes;
+use s2m_weights::key_map::official_to_ours;
+use safetensors::SafeTensors;
+
+const EXPECTED: &str = "expected the prompt generator's weights: a .safetensors file \
+                        from `s2m weights convert` or a detectron2 .pth checkpoint";
+
+/// The prompt generator whose weights are in the file at `path`, on `device`.
+pub fn load_detector_file(path: &Path, device: &Device) -> Result<Detector> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read weights {file}"))?;
+    let bytes = if looks_like_safetensors(&bytes) {
+        bytes
+    } else {
+        checkpoint_as_safetensors(path).with_context(|| format!("{file}: {EXPECTED}"))?
+    };
+    let config = config_of(&bytes, &file)?;
+    Ok(load_detector(&config, bytes, &file, device)?)
+}
+
+/// A safetensors file starts with its header's length (u64) and the JSON
+/// header; a PyTorch checkpoint is a zip or a pickle.
+fn looks_like_safetensors(bytes: &[u8]) -> bool {
+    bytes.get(8) == Some(&b'{')
+}
+
+/// The PyTorch checkpoint at `path` with our tensor names, as an f32
+/// safetensors file in memory.
+fn checkpoint_as_safetensors(path: &Path) -> Result<Vec<u8>> {
+    let official = read_pytorch_checkpoint(path, |name| official_to_ours(name).is_some())?;
+    let ours: Vec<NamedTensor> = official
+        .into_iter()
+        .filter_map(|t| {
+            Some(NamedTensor {
+                name: official_to_ours(&t.name)?,
+                ..t
+            })
+        })
+        .collect();
+    Ok(to_safetensors_bytes(&ours, StorageDType::F32)?)
+}
+
+/// The detector configuration the tensors of a safetensors file describe.
+fn config_of(safetensors_bytes: &[u8], file: &str) -> Result<DetectorConfig> {
+    let (_, metadata) = SafeTensors::read_metadata(safetensors_bytes)
+        .map_err(|e| anyhow!("{file}: not a valid safetensors file: {e}"))?;
+    let tensors = metadata.tensors();
+    DetectorConfig::from_tensor_shapes(
+        tensors
+            .iter()
+            .map(|(name, info)| (name.as_str(), info.shape.as_slice())),
+    )
+    .ok_or_else(|| {
+        let first = tensors.keys().min().map_or("none", String::as_str);
+        anyhow!(
+            "{file}: not prompt generator weights (a detectron2 Faster R-CNN on a \
+             ResNet-FPN: `backbone.bottom_up.*`, `proposal_generator.*`, `roi_heads.*`); \
+             its first tensor is `{first}`"
+        )
+    })
+}

@@ -1,0 +1,286 @@
+//! `s2m detect` end to end: the boxes of the tiny R50 prompt generator on
+//! the score map of `detector_parity.safetensors`, read as .npy and as PFM,
+//! with the weights as a detectron2 checkpoint and as converted
+//! safetensors, match the PyTorch reference (as in s2m-core's
+//! `detector_parity.rs`: coordinates within 1e-2 px, scores within 1e-4).
+//! Every bad map or weights file is a message with a non-zero exit code.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{assert_fails_with, fixture, temp_dir};
+
+/// The reference score map and its detections.
+struct Reference {
+    height: usize,
+    width: usize,
+    map: Vec<f32>,
+    boxes: Vec<[f32; 4]>,
+    scores: Vec<f32>,
+    classes: Vec<i64>,
+}
+
+fn reference() -> Reference {
+    let bytes = std::fs::read(fixture("detector_parity.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let f32s = |key: &str| -> (Vec<usize>, Vec<f32>) {
+        let view = st.tensor(key).unwrap();
+        assert_eq!(view.dtype(), safetensors::Dtype::F32, "{key}");
+        let values = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        (view.shape().to_vec(), values)
+    };
+    let (shape, map) = f32s("r50.score_map");
+    let classes = st.tensor("r50.classes").unwrap();
+    assert_eq!(classes.dtype(), safetensors::Dtype::I64);
+    Reference {
+        height: shape[0],
+        width: shape[1],
+        map,
+        boxes: f32s("r50.boxes")
+            .1
+            .chunks_exact(4)
+            .map(|b| [b[0], b[1], b[2], b[3]])
+            .collect(),
+        scores: f32s("r50.scores").1,
+        classes: classes
+            .data()
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
+            .collect(),
+    }
+}
+
+/// A version 1 `.npy` file as `np.save` writes it.
+fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let mut header = format!(
+        "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}), }}",
+        dims.join(", ")
+    );
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    bytes.extend(data);
+    bytes
+}
+
+fn le_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// A grayscale little-endian PFM: rows from the bottom up.
+fn pfm(height: usize, width: usize, values: &[f32]) -> Vec<u8> {
+    let mut bytes = format!("Pf\n{width} {height}\n-1.0\n").into_bytes();
+    for row in values.chunks_exact(width).rev() {
+        bytes.extend(le_bytes(row));
+    }
+    bytes
+}
+
+/// Writes `bytes` to `name` in a scratch directory for `test`.
+fn write_file(test: &str, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = temp_dir(test).join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn detect(map: &Path, weights: &Path, out: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_s2m"))
+        .arg("detect")
+        .arg("--score-map")
+        .arg(map)
+        .arg("--weights")
+        .arg(weights)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+fn max_coordinate_diff(a: &[f32; 4], b: &[f32; 4]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// Runs `s2m detect` and checks its JSON against the reference detections.
+fn check_detect(map: &Path, weights: &Path, out: &Path, r: &Reference) {
+    let output = detect(map, weights, out);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        summary.contains(&format!(
+            "{} detections on the 300x200 score map",
+            r.boxes.len()
+        )),
+        "{summary}"
+    );
+
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap();
+    assert_eq!(json["score_map"], map.display().to_string());
+    assert_eq!(json["height"], r.height);
+    assert_eq!(json["width"], r.width);
+    let detections: Vec<([f32; 4], f32, i64)> = json["detections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let b: Vec<f32> = d["box"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect();
+            (
+                b.try_into().unwrap(),
+                d["score"].as_f64().unwrap() as f32,
+                d["class"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(detections.len(), r.boxes.len());
+    assert!(
+        detections.windows(2).all(|w| w[0].1 >= w[1].1),
+        "not by decreasing score"
+    );
+    for ((b, score), class) in r.boxes.iter().zip(&r.scores).zip(&r.classes) {
+        let (_, found, _) = detections
+            .iter()
+            .find(|(d, _, c)| c == class && max_coordinate_diff(d, b) < 1e-2)
+            .unwrap_or_else(|| panic!("detection {b:?} class {class} missing"));
+        assert!((found - score).abs() < 1e-4, "score {found} vs {score}");
+    }
+}
+
+#[test]
+fn npy_map_and_detectron2_checkpoint_give_the_reference_boxes() {
+    let r = reference();
+    let map = write_file(
+        "detect-npy",
+        "scores.npy",
+        &npy("<f4", &[r.height, r.width], &le_bytes(&r.map)),
+    );
+    let out = temp_dir("detect-npy").join("boxes.json");
+    check_detect(&map, &fixture("detector_r50_tiny.pth"), &out, &r);
+}
+
+#[test]
+fn pfm_map_and_converted_safetensors_give_the_reference_boxes() {
+    let r = reference();
+    let dir = temp_dir("detect-pfm");
+    let converted = Command::new(env!("CARGO_BIN_EXE_s2m"))
+        .args(["weights", "convert"])
+        .arg(fixture("detector_r50_tiny.pth"))
+        .args(["--model", "generator_tiny", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        converted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&converted.stderr)
+    );
+    let map = write_file("detect-pfm", "scores.pfm", &pfm(r.height, r.width, &r.map));
+    let weights = dir.join("generator_tiny.f32.safetensors");
+    check_detect(&map, &weights, &dir.join("boxes.json"), &r);
+}
+
+#[test]
+fn bad_score_maps_are_messages() {
+    let weights = fixture("detector_r50_tiny.pth");
+    let run = |name: &str, bytes: &[u8]| {
+        detect(
+            &write_file("detect-bad-maps", name, bytes),
+            &weights,
+            Path::new("/dev/null"),
+        )
+    };
+    let values = le_bytes(&[0.5; 6]);
+
+    let stack = run("stack.npy", &npy("<f4", &[2, 1, 3], &values));
+    assert_fails_with(&stack, "stack.npy: shape [2, 1, 3] is not a 2-D map");
+
+    let ints = run("ints.npy", &npy("<i4", &[2, 3], &[0; 24]));
+    assert_fails_with(
+        &ints,
+        "ints.npy: holds dtype '<i4'; a score map needs float32 or float64 values",
+    );
+
+    let mut with_nan = [0.5f32; 6];
+    with_nan[4] = f32::NAN;
+    let nan = run("nan.npy", &npy("<f4", &[2, 3], &le_bytes(&with_nan)));
+    assert_fails_with(
+        &nan,
+        "nan.npy: 1 value(s) NaN or infinite, the first (NaN) at row 1, column 1",
+    );
+
+    let whole = npy("<f4", &[2, 3], &values);
+    let cut = run("cut.npy", &whole[..whole.len() - 3]);
+    assert_fails_with(
+        &cut,
+        &format!(
+            "cut.npy: truncated: its data needs {} bytes, the file has {}",
+            whole.len(),
+            whole.len() - 3
+        ),
+    );
+
+    let mut png8 = std::io::Cursor::new(Vec::new());
+    image::GrayImage::new(3, 2)
+        .write_to(&mut png8, image::ImageFormat::Png)
+        .unwrap();
+    let eight_bit = run("map8.png", png8.get_ref());
+    assert_fails_with(
+        &eight_bit,
+        "map8.png: is an 8-bit grayscale PNG; a score map needs a 16-bit grayscale PNG \
+         or a float format",
+    );
+
+    let text = run("notes.txt", b"not a score map");
+    assert_fails_with(&text, "notes.txt: not a score map format");
+
+    let missing = detect(
+        Path::new("/nonexistent/scores.npy"),
+        &weights,
+        Path::new("/dev/null"),
+    );
+    assert_fails_with(&missing, "cannot read score map /nonexistent/scores.npy");
+}
+
+#[test]
+fn weights_that_are_not_a_prompt_generator_are_messages() {
+    let map = write_file(
+        "detect-bad-weights",
+        "scores.npy",
+        &npy("<f4", &[64, 64], &le_bytes(&[0.0; 64 * 64])),
+    );
+    let run = |weights: &Path| detect(&map, weights, Path::new("/dev/null"));
+
+    let sam = run(&fixture("sam_vit_tiny.pth"));
+    assert_fails_with(&sam, "sam_vit_tiny.pth: not prompt generator weights");
+    assert_fails_with(&sam, "its first tensor is `image_encoder.");
+
+    let garbage = write_file("detect-bad-weights", "model.pth", b"definitely not weights");
+    assert_fails_with(
+        &run(&garbage),
+        "model.pth: expected the prompt generator's weights: a .safetensors file",
+    );
+
+    let missing = run(Path::new("/nonexistent/model.pth"));
+    assert_fails_with(&missing, "cannot read weights /nonexistent/model.pth");
+}
