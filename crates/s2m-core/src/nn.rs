@@ -36,7 +36,9 @@ impl LayerNorm2d {
 
 /// BatchNorm2d in inference mode: a per-channel affine map from the running
 /// statistics. Parameter names follow PyTorch's `BatchNorm2d`
-/// (`weight`, `bias`, `running_mean`, `running_var`); eps 1e-5.
+/// (`weight`, `bias`, `running_mean`, `running_var`); eps 1e-5. The
+/// statistics never receive gradients; `weight` and `bias` do when a model
+/// is trained.
 #[derive(Module, Debug)]
 pub struct FrozenBatchNorm2d {
     pub weight: Param<Tensor<1>>,
@@ -59,8 +61,10 @@ impl FrozenBatchNorm2d {
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let c = self.weight.dims()[0];
-        let scale = self.weight.val() / self.running_var.val().add_scalar(self.eps).sqrt();
-        let shift = self.bias.val() - self.running_mean.val() * scale.clone();
+        let running_var = self.running_var.val().detach();
+        let running_mean = self.running_mean.val().detach();
+        let scale = self.weight.val() / running_var.add_scalar(self.eps).sqrt();
+        let shift = self.bias.val() - running_mean * scale.clone();
         x * scale.reshape([1, c, 1, 1]) + shift.reshape([1, c, 1, 1])
     }
 }

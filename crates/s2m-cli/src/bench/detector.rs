@@ -1,8 +1,9 @@
 //! `s2m bench detector`: the prompt generator per score map on each
 //! backend, split into backbone (ResNet + FPN), RPN proposals, and ROI
-//! pooling + box head, with freshly initialised weights (the time does not
-//! depend on their values; the number of proposals, printed, is the
-//! detectron2 cap of 1000 for any map this size).
+//! pooling + box head, with freshly initialised weights (detectron2's
+//! initialisation; the time does not depend on the values, as long as they
+//! give the RPN's cap of 1000 proposals, printed, for which the input is
+//! normalised to about unit range).
 
 use std::time::{Duration, Instant};
 
@@ -33,10 +34,15 @@ pub struct DetectorBenchArgs {
 }
 
 pub fn run(args: &DetectorBenchArgs) -> Result<()> {
-    let config = match args.depth {
+    let paper = match args.depth {
         18 => DetectorConfig::r18_fpn(),
         50 => DetectorConfig::r50_fpn(),
         other => anyhow::bail!("--depth {other}: the benchmark knows 18 and 50"),
+    };
+    let config = DetectorConfig {
+        pixel_mean: [-8.0; 3],
+        pixel_std: [5.0; 3],
+        ..paper
     };
     let (h, w) = (args.height, args.width);
     // A smooth background with a few bright blobs, in energy-score range.

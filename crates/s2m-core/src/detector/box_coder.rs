@@ -1,7 +1,8 @@
 //! Box regression deltas as detectron2's `Box2BoxTransform` (and
 //! torchvision's `BoxCoder`, identical here): deltas `(dx, dy, dw, dh)`
 //! divided by the weights, `dw`/`dh` clamped at `ln(1000 / 16)`, applied to
-//! the box centre and size; `x1 = cx + w / 2` (no legacy `- 1`).
+//! the box centre and size; `x1 = cx + w / 2` (no legacy `- 1`). Training
+//! encodes targets the inverse way ([`get_deltas`]).
 
 use burn::tensor::Tensor;
 
@@ -40,6 +41,27 @@ pub fn apply_deltas(deltas: Tensor<2>, boxes: Tensor<2>, weights: [f32; 4]) -> T
     )
 }
 
+/// The deltas that [`apply_deltas`] turns `source` into `target` with
+/// (`Box2BoxTransform.get_deltas`), both XYXY with positive sides.
+pub fn get_deltas(source: &[f32; 4], target: &[f32; 4], weights: [f32; 4]) -> [f32; 4] {
+    let centre_and_size = |b: &[f32; 4]| {
+        (
+            (b[0] + b[2]) / 2.0,
+            (b[1] + b[3]) / 2.0,
+            b[2] - b[0],
+            b[3] - b[1],
+        )
+    };
+    let (sx, sy, sw, sh) = centre_and_size(source);
+    let (tx, ty, tw, th) = centre_and_size(target);
+    [
+        weights[0] * (tx - sx) / sw,
+        weights[1] * (ty - sy) / sh,
+        weights[2] * (tw / sw).ln(),
+        weights[3] * (th / sh).ln(),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +91,25 @@ mod tests {
             .unwrap();
         let expected = [10.0, 20.0, 30.0, 60.0, 2.0, 20.0, 42.0, 60.0];
         for (a, b) in out.iter().zip(expected) {
+            assert!((a - b).abs() < 1e-4, "{out:?}");
+        }
+    }
+
+    #[test]
+    fn get_deltas_inverts_apply_deltas() {
+        let device = Device::flex();
+        let (source, target) = ([10.0f32, 20.0, 30.0, 60.0], [12.0f32, 18.0, 50.0, 70.0]);
+        let weights = [10.0, 10.0, 5.0, 5.0];
+        let deltas = get_deltas(&source, &target, weights);
+        let out = apply_deltas(
+            Tensor::<2>::from_data(TensorData::new(deltas.to_vec(), [1, 4]), &device),
+            Tensor::<2>::from_data(TensorData::new(source.to_vec(), [1, 4]), &device),
+            weights,
+        )
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+        for (a, b) in out.iter().zip(target) {
             assert!((a - b).abs() < 1e-4, "{out:?}");
         }
     }

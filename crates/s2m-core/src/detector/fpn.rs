@@ -16,6 +16,7 @@ use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, Tensor};
 
 use super::config::BackboneConfig;
+use super::init::{self, XAVIER_FILL};
 use super::resnet::ResNet;
 
 /// Input sizes must be multiples of this (the coarsest stride of P2..P5),
@@ -36,13 +37,13 @@ impl FpnBackbone {
         let fpn_lateral = config
             .stage_out_channels()
             .iter()
-            .map(|&c| Conv2dConfig::new([c, out], [1, 1]).init(device))
+            .map(|&c| init::conv(Conv2dConfig::new([c, out], [1, 1]), XAVIER_FILL, device))
             .collect();
         let fpn_output = (0..4)
             .map(|_| {
-                Conv2dConfig::new([out, out], [3, 3])
-                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-                    .init(device)
+                let config = Conv2dConfig::new([out, out], [3, 3])
+                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1));
+                init::conv(config, XAVIER_FILL, device)
             })
             .collect();
         Self {

@@ -13,6 +13,7 @@ pub mod box_coder;
 pub mod boxes;
 pub mod config;
 pub mod fpn;
+pub mod init;
 pub mod input;
 pub mod nms;
 pub mod poolers;

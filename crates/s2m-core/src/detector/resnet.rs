@@ -16,7 +16,8 @@ use super::config::BackboneConfig;
 use crate::nn::FrozenBatchNorm2d;
 
 /// A bias-free convolution followed by FrozenBN (detectron2 `Conv2d` with
-/// `norm="FrozenBN"`).
+/// `norm="FrozenBN"`), initialised as detectron2's `c2_msra_fill`
+/// (Kaiming-normal over the fan-out).
 #[derive(Module, Debug)]
 pub struct ConvNorm {
     pub weight: Param<Tensor<4>>,
@@ -27,13 +28,13 @@ pub struct ConvNorm {
 
 impl ConvNorm {
     pub fn new(c_in: usize, c_out: usize, kernel: usize, stride: usize, device: &Device) -> Self {
-        let fan_in = c_in * kernel * kernel;
+        let fan_out = c_out * kernel * kernel;
         Self {
             weight: Initializer::KaimingNormal {
                 gain: 2f64.sqrt(),
-                fan_out_only: false,
+                fan_out_only: true,
             }
-            .init_with([c_out, c_in, kernel, kernel], Some(fan_in), None, device),
+            .init_with([c_out, c_in, kernel, kernel], None, Some(fan_out), device),
             norm: FrozenBatchNorm2d::new(c_out, device),
             stride,
             padding: kernel / 2,

@@ -8,13 +8,14 @@
 //! (as `detector_postprocess`) boxes with a side of zero length dropped.
 
 use burn::module::Module;
-use burn::nn::{Linear, LinearConfig};
+use burn::nn::Linear;
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::box_coder::apply_deltas;
 use super::boxes::{Xyxy, clip, is_finite, is_nonempty};
 use super::config::DetectorConfig;
+use super::init::{self, XAVIER_FILL};
 use super::nms::batched_nms;
 use crate::readback::{ReadbackError, read_f32};
 
@@ -55,12 +56,12 @@ impl RoiHeads {
         let classes = config.num_classes;
         Self {
             box_head: BoxHead {
-                fc1: LinearConfig::new(pooled, fc).init(device),
-                fc2: LinearConfig::new(fc, fc).init(device),
+                fc1: init::linear(pooled, fc, XAVIER_FILL, device),
+                fc2: init::linear(fc, fc, XAVIER_FILL, device),
             },
             box_predictor: BoxPredictor {
-                cls_score: LinearConfig::new(fc, classes + 1).init(device),
-                bbox_pred: LinearConfig::new(fc, 4 * classes).init(device),
+                cls_score: init::linear(fc, classes + 1, init::normal(0.01), device),
+                bbox_pred: init::linear(fc, 4 * classes, init::normal(0.001), device),
             },
         }
     }

@@ -24,6 +24,7 @@ use super::anchors::{anchor_at, cell_anchors};
 use super::box_coder::apply_deltas;
 use super::boxes::{Xyxy, clip, is_finite, is_nonempty};
 use super::config::DetectorConfig;
+use super::init;
 use super::nms::batched_nms;
 use crate::readback::{ReadbackError, read_f32};
 
@@ -51,12 +52,21 @@ pub struct Proposals {
 
 impl Rpn {
     pub fn new(channels: usize, anchors_per_cell: usize, device: &Device) -> Self {
-        let conv1x1 = |c_out| Conv2dConfig::new([channels, c_out], [1, 1]).init(device);
+        let conv1x1 = |c_out| {
+            init::conv(
+                Conv2dConfig::new([channels, c_out], [1, 1]),
+                init::normal(0.01),
+                device,
+            )
+        };
         Self {
             rpn_head: RpnHead {
-                conv: Conv2dConfig::new([channels, channels], [3, 3])
-                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-                    .init(device),
+                conv: init::conv(
+                    Conv2dConfig::new([channels, channels], [3, 3])
+                        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)),
+                    init::normal(0.01),
+                    device,
+                ),
                 objectness_logits: conv1x1(anchors_per_cell),
                 anchor_deltas: conv1x1(4 * anchors_per_cell),
             },

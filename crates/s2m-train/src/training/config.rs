@@ -1,0 +1,86 @@
+//! Every hyper-parameter of the prompt generator's training in one place,
+//! with detectron2's defaults (`config/defaults.py`) and the paper's solver
+//! (REFERENCE.md, "Training the prompt generator") where they apply.
+
+/// Configuration of a training run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingConfig {
+    /// Anchors sampled per image for the RPN loss.
+    pub rpn_anchors_per_image: usize,
+    pub rpn_positive_fraction: f32,
+    /// Proposals kept per level before NMS while training.
+    pub rpn_pre_nms_top_k: usize,
+    /// Proposals kept after NMS while training.
+    pub rpn_post_nms_top_k: usize,
+    /// Proposals sampled per image for the box head loss.
+    pub rois_per_image: usize,
+    pub roi_positive_fraction: f32,
+    pub images_per_batch: usize,
+    pub base_learning_rate: f64,
+    pub momentum: f64,
+    pub weight_decay: f32,
+    /// Iterations of linear warm-up from `warmup_factor * base`.
+    pub warmup_iterations: usize,
+    pub warmup_factor: f64,
+    /// Iterations after which the learning rate is multiplied by `gamma`.
+    pub decay_steps: Vec<usize>,
+    pub gamma: f64,
+    pub max_iterations: usize,
+}
+
+impl Default for TrainingConfig {
+    fn default() -> Self {
+        Self {
+            rpn_anchors_per_image: 256,
+            rpn_positive_fraction: 0.5,
+            rpn_pre_nms_top_k: 2000,
+            rpn_post_nms_top_k: 1000,
+            rois_per_image: 512,
+            roi_positive_fraction: 0.25,
+            images_per_batch: 4,
+            base_learning_rate: 0.0025,
+            momentum: 0.9,
+            weight_decay: 1e-4,
+            warmup_iterations: 1000,
+            warmup_factor: 0.001,
+            decay_steps: Vec::new(),
+            gamma: 0.1,
+            max_iterations: 90_000,
+        }
+    }
+}
+
+impl TrainingConfig {
+    /// The learning rate at `iteration` (0-based): linear warm-up, then
+    /// step decay (detectron2 `WarmupMultiStepLR`).
+    pub fn learning_rate(&self, iteration: usize) -> f64 {
+        let warmup = if iteration < self.warmup_iterations {
+            let alpha = iteration as f64 / self.warmup_iterations as f64;
+            self.warmup_factor * (1.0 - alpha) + alpha
+        } else {
+            1.0
+        };
+        let decays = self.decay_steps.iter().filter(|&&s| iteration >= s).count();
+        self.base_learning_rate * warmup * self.gamma.powi(decays as i32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learning_rate_warms_up_then_decays() {
+        let config = TrainingConfig {
+            base_learning_rate: 0.01,
+            warmup_iterations: 100,
+            decay_steps: vec![1000, 2000],
+            ..TrainingConfig::default()
+        };
+        assert!((config.learning_rate(0) - 0.01 * 0.001).abs() < 1e-12);
+        assert!((config.learning_rate(50) - 0.01 * 0.5005).abs() < 1e-12);
+        assert!((config.learning_rate(500) - 0.01).abs() < 1e-12);
+        assert!((config.learning_rate(1500) - 0.001).abs() < 1e-12);
+        assert!((config.learning_rate(2500) - 0.0001).abs() < 1e-12);
+    }
+}

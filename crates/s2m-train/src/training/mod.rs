@@ -1,0 +1,15 @@
+//! Training the prompt generator with burn's autodiff, as detectron2 trains
+//! a Faster R-CNN (REFERENCE.md, "Training the prompt generator"): anchor
+//! and proposal matching and sampling, the RPN and box-head losses, SGD
+//! with momentum, linear warm-up and step decay.
+
+pub mod config;
+pub mod losses;
+pub mod matcher;
+pub mod roi_targets;
+pub mod rpn_targets;
+pub mod sampling;
+pub mod step;
+
+pub use config::TrainingConfig;
+pub use step::{Losses, TrainingExample, train_step};
