@@ -53,12 +53,14 @@ fn checkpoint_as_safetensors(path: &Path) -> Result<Vec<u8>> {
     Ok(to_safetensors_bytes(&ours, StorageDType::F32)?)
 }
 
-/// The detector configuration the tensors of a safetensors file describe.
+/// The detector configuration the tensors of a safetensors file describe,
+/// with the settings its metadata carries (those of a generator we trained).
 fn config_of(safetensors_bytes: &[u8], file: &str) -> Result<DetectorConfig> {
     let (_, metadata) = SafeTensors::read_metadata(safetensors_bytes)
         .map_err(|e| anyhow!("{file}: not a valid safetensors file: {e}"))?;
     let tensors = metadata.tensors();
-    DetectorConfig::from_tensor_shapes(
+    let settings = metadata.metadata().clone().unwrap_or_default();
+    let config = DetectorConfig::from_tensor_shapes(
         tensors
             .iter()
             .map(|(name, info)| (name.as_str(), info.shape.as_slice())),
@@ -70,5 +72,6 @@ fn config_of(safetensors_bytes: &[u8], file: &str) -> Result<DetectorConfig> {
              ResNet-FPN: `backbone.bottom_up.*`, `proposal_generator.*`, `roi_heads.*`); \
              its first tensor is `{first}`"
         )
-    })
+    })?;
+    Ok(config.with_metadata(|key| settings.get(key).map(String::as_str)))
 }

@@ -9,6 +9,7 @@ mod detector_loading;
 mod image_input;
 mod model_loading;
 mod sam_command;
+mod train_generator_command;
 mod weights_command;
 
 use std::path::PathBuf;
@@ -39,6 +40,8 @@ enum Command {
     Sam(sam_command::SamArgs),
     /// Prompt generator: boxes around the anomalies of a score map, as JSON.
     Detect(detect_command::DetectArgs),
+    /// Train the prompt generator on synthesised score maps.
+    TrainGenerator(train_generator_command::TrainGeneratorArgs),
     /// Time the models.
     Bench {
         #[command(subcommand)]
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Weights { action } => weights_command::run(action),
         Command::Sam(args) => sam_command::run(&args),
         Command::Detect(args) => detect_command::run(&args),
+        Command::TrainGenerator(args) => train_generator_command::run(&args),
         Command::Bench { target } => bench::run(target),
     };
     match result {

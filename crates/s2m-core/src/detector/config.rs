@@ -2,6 +2,11 @@
 //! values of the paper's detectron2 configuration as defaults
 //! (REFERENCE.md, "Prompt generator").
 
+/// Safetensors metadata keys of the settings a weights file may carry.
+pub const METADATA_PIXEL_MEAN: &str = "s2m.detector.pixel_mean";
+pub const METADATA_PIXEL_STD: &str = "s2m.detector.pixel_std";
+pub const METADATA_ANCHOR_SIZES: &str = "s2m.detector.anchor_sizes";
+
 /// Configuration of the prompt generator.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DetectorConfig {
@@ -134,6 +139,47 @@ impl DetectorConfig {
         })
     }
 
+    /// The settings that tensor shapes cannot tell, as safetensors metadata
+    /// entries: a trained generator's weights file carries them (see
+    /// [`DetectorConfig::with_metadata`]).
+    pub fn metadata(&self) -> Vec<(String, String)> {
+        let list = |values: &[f32]| {
+            values
+                .iter()
+                .map(f32::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        vec![
+            (METADATA_PIXEL_MEAN.into(), list(&self.pixel_mean)),
+            (METADATA_PIXEL_STD.into(), list(&self.pixel_std)),
+            (METADATA_ANCHOR_SIZES.into(), list(&self.anchor_sizes)),
+        ]
+    }
+
+    /// This configuration with the settings found in a weights file's
+    /// metadata (others, and entries that do not parse, leave it as is:
+    /// detectron2 checkpoints carry none and use the paper's values).
+    pub fn with_metadata<'a>(mut self, metadata: impl Fn(&str) -> Option<&'a str>) -> Self {
+        fn parse<const N: usize>(text: Option<&str>) -> Option<[f32; N]> {
+            let values: Vec<f32> = text?
+                .split(',')
+                .map(|v| v.trim().parse().ok())
+                .collect::<Option<_>>()?;
+            values.try_into().ok()
+        }
+        if let Some(mean) = parse(metadata(METADATA_PIXEL_MEAN)) {
+            self.pixel_mean = mean;
+        }
+        if let Some(std) = parse(metadata(METADATA_PIXEL_STD)) {
+            self.pixel_std = std;
+        }
+        if let Some(sizes) = parse(metadata(METADATA_ANCHOR_SIZES)) {
+            self.anchor_sizes = sizes;
+        }
+        self
+    }
+
     /// The same detector on a ResNet-18: our small default generator.
     pub fn r18_fpn() -> Self {
         Self {
@@ -205,5 +251,33 @@ impl ResNetDepth {
     /// 50 and 101 use bottleneck blocks, 18 and 34 basic blocks.
     pub fn uses_bottleneck(self) -> bool {
         matches!(self, Self::R50 | Self::R101)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_round_trips_the_settings_shapes_cannot_tell() {
+        let trained = DetectorConfig {
+            pixel_mean: [-8.0, -8.0, -8.0],
+            pixel_std: [5.0, 5.0, 5.0],
+            anchor_sizes: [16.0, 32.0, 64.0, 128.0, 256.0],
+            ..DetectorConfig::r18_fpn()
+        };
+        let metadata = trained.metadata();
+        let lookup = |key: &str| {
+            metadata
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(DetectorConfig::r18_fpn().with_metadata(lookup), trained);
+        let broken = |key: &str| (key == METADATA_PIXEL_STD).then_some("1,2");
+        assert_eq!(
+            DetectorConfig::r18_fpn().with_metadata(broken),
+            DetectorConfig::r18_fpn()
+        );
     }
 }

@@ -3,6 +3,8 @@
 //! and proposal matching and sampling, the RPN and box-head losses, SGD
 //! with momentum, linear warm-up and step decay.
 
+pub mod augment;
+pub mod checkpoint;
 pub mod config;
 pub mod losses;
 pub mod matcher;
@@ -10,6 +12,10 @@ pub mod roi_targets;
 pub mod rpn_targets;
 pub mod sampling;
 pub mod step;
+pub mod synthetic_run;
+pub mod validation;
 
 pub use config::TrainingConfig;
 pub use step::{Losses, TrainingExample, train_step};
+pub use synthetic_run::{SyntheticRun, TrainingError};
+pub use validation::ValidationMetrics;
