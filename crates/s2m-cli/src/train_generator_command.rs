@@ -1,5 +1,5 @@
-//! `s2m train-generator`: trains the prompt generator on synthesised score
-//! maps (issue #4) with a progress bar (losses, maps per second), validates
+//! `s2m train-generator`: trains the prompt generator on synthesised
+//! energy-score maps (issue #4) with a progress bar (losses, maps per second), validates
 //! on held-out maps, and writes the weights (`generator.safetensors`, the
 //! format `s2m detect` reads) and the validation figures
 //! (`validation.json`) to the output folder.
@@ -12,7 +12,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use s2m_core::detector::Detector;
 use s2m_core::device::{Backend, open_device};
-use s2m_train::synthesis::SynthesisConfig;
+use s2m_train::synthesis::{SynthesisConfig, ValueRangeConfig};
 use s2m_train::training::checkpoint::generator_bytes;
 use s2m_train::training::config::small_generator_config;
 use s2m_train::training::{SyntheticRun, TrainingConfig, ValidationMetrics};
@@ -92,9 +92,15 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
             max_iterations: args.iterations,
             ..TrainingConfig::default()
         },
+        // Energy-score maps only: the generator's input normalisation
+        // (`small_generator_config`) is that of an energy scorer.
         synthesis: SynthesisConfig {
             height: args.height,
             width: args.width,
+            value_range: ValueRangeConfig {
+                energy_probability: 1.0,
+                ..ValueRangeConfig::default()
+            },
             ..SynthesisConfig::default()
         },
         seed: args.seed,

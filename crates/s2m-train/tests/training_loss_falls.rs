@@ -90,3 +90,37 @@ fn the_loss_falls_over_a_few_iterations() {
         "loss did not fall: {first:.3} -> {last:.3}"
     );
 }
+
+/// A trained generator's bytes load back, with its settings, into a
+/// detector that finds what the trained one finds.
+#[test]
+fn a_saved_generator_loads_back_with_its_settings() {
+    use s2m_core::weights::load_detector;
+    use s2m_train::training::checkpoint::generator_bytes;
+    use s2m_train::training::config::small_generator_config;
+
+    let device = Device::flex();
+    let detector = Detector::new(small_generator_config(), &device);
+    let bytes = generator_bytes(&detector).unwrap();
+    let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let tensors = metadata.tensors();
+    let settings = metadata.metadata().clone().unwrap_or_default();
+    let config = DetectorConfig::from_tensor_shapes(
+        tensors
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.shape.as_slice())),
+    )
+    .unwrap()
+    .with_metadata(|key| settings.get(key).map(String::as_str));
+    assert_eq!(config, small_generator_config());
+    let loaded = load_detector(&config, bytes, "generator.safetensors", &device).unwrap();
+    let map = example(11, 128, 256);
+    let run = |d: &Detector| {
+        let score_map = burn::tensor::Tensor::<2>::from_data(
+            burn::tensor::TensorData::new(map.values.clone(), [map.height, map.width]),
+            &device,
+        );
+        pollster::block_on(d.detect(score_map)).unwrap()
+    };
+    assert_eq!(run(&loaded), run(&detector));
+}
