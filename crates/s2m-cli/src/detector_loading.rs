@@ -1,19 +1,19 @@
 //! Loading the prompt generator from a weights file the user names: a
 //! safetensors file written by `s2m weights convert` (f32 or f16), or a
 //! detectron2 `model_final.pth` converted in memory the same way. The
-//! configuration follows from the tensor names and shapes.
+//! configuration follows from the tensor names and shapes (and the
+//! metadata of a generator we trained).
 
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 use burn::tensor::Device;
-use s2m_core::detector::{Detector, DetectorConfig};
-use s2m_core::weights::load_detector;
+use s2m_core::detector::Detector;
+use s2m_core::weights::{detector_config_of, load_detector};
 use s2m_weights::StorageDType;
 use s2m_weights::checkpoint::{NamedTensor, read_pytorch_checkpoint};
 use s2m_weights::convert::to_safetensors_bytes;
 use s2m_weights::key_map::official_to_ours;
-use safetensors::SafeTensors;
 
 const EXPECTED: &str = "expected the prompt generator's weights: a .safetensors file \
                         from `s2m weights convert` or a detectron2 .pth checkpoint";
@@ -27,7 +27,7 @@ pub fn load_detector_file(path: &Path, device: &Device) -> Result<Detector> {
     } else {
         checkpoint_as_safetensors(path).with_context(|| format!("{file}: {EXPECTED}"))?
     };
-    let config = config_of(&bytes, &file)?;
+    let config = detector_config_of(&bytes, &file)?;
     Ok(load_detector(&config, bytes, &file, device)?)
 }
 
@@ -51,27 +51,4 @@ fn checkpoint_as_safetensors(path: &Path) -> Result<Vec<u8>> {
         })
         .collect();
     Ok(to_safetensors_bytes(&ours, StorageDType::F32)?)
-}
-
-/// The detector configuration the tensors of a safetensors file describe,
-/// with the settings its metadata carries (those of a generator we trained).
-fn config_of(safetensors_bytes: &[u8], file: &str) -> Result<DetectorConfig> {
-    let (_, metadata) = SafeTensors::read_metadata(safetensors_bytes)
-        .map_err(|e| anyhow!("{file}: not a valid safetensors file: {e}"))?;
-    let tensors = metadata.tensors();
-    let settings = metadata.metadata().clone().unwrap_or_default();
-    let config = DetectorConfig::from_tensor_shapes(
-        tensors
-            .iter()
-            .map(|(name, info)| (name.as_str(), info.shape.as_slice())),
-    )
-    .ok_or_else(|| {
-        let first = tensors.keys().min().map_or("none", String::as_str);
-        anyhow!(
-            "{file}: not prompt generator weights (a detectron2 Faster R-CNN on a \
-             ResNet-FPN: `backbone.bottom_up.*`, `proposal_generator.*`, `roi_heads.*`); \
-             its first tensor is `{first}`"
-        )
-    })?;
-    Ok(config.with_metadata(|key| settings.get(key).map(String::as_str)))
 }

@@ -31,6 +31,12 @@ pub enum WeightsLoadError {
         tensor: String,
         more: usize,
     },
+    #[error(
+        "{file}: not prompt generator weights (a detectron2 Faster R-CNN on a ResNet-FPN: \
+         `backbone.bottom_up.*`, `proposal_generator.*`, `roi_heads.*`); its first tensor is \
+         `{first_tensor}`"
+    )]
+    NotADetector { file: String, first_tensor: String },
     #[error("{file}: tensor `{tensor}`: {message}")]
     BadTensor {
         file: String,
@@ -60,6 +66,31 @@ pub fn load_detector(
     device: &Device,
 ) -> Result<Detector, WeightsLoadError> {
     load_into(Detector::new(config.clone(), device), bytes, file)
+}
+
+/// The configuration of the prompt generator whose weights are the
+/// safetensors `bytes`: architecture from the tensor shapes, input
+/// normalisation and anchors from the metadata a trained generator carries
+/// (the paper's values otherwise).
+pub fn detector_config_of(bytes: &[u8], file: &str) -> Result<DetectorConfig, WeightsLoadError> {
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| {
+        WeightsLoadError::Unreadable {
+            file: file.to_owned(),
+            message: e.to_string(),
+        }
+    })?;
+    let tensors = header.tensors();
+    let settings = header.metadata().clone().unwrap_or_default();
+    let config = DetectorConfig::from_tensor_shapes(
+        tensors
+            .iter()
+            .map(|(name, info)| (name.as_str(), info.shape.as_slice())),
+    )
+    .ok_or_else(|| WeightsLoadError::NotADetector {
+        file: file.to_owned(),
+        first_tensor: tensors.keys().min().cloned().unwrap_or_default(),
+    })?;
+    Ok(config.with_metadata(|key| settings.get(key).map(String::as_str)))
 }
 
 /// Fills `model` with the weights in `bytes`. Every parameter must be

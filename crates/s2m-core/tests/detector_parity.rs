@@ -14,7 +14,7 @@ mod common;
 use burn::tensor::{Device, Tensor, TensorData};
 use common::*;
 use s2m_core::detector::{Detection, Detector, DetectorConfig, ResNetDepth};
-use s2m_core::weights::load_detector;
+use s2m_core::weights::{detector_config_of, load_detector};
 use s2m_weights::StorageDType;
 use s2m_weights::checkpoint::NamedTensor;
 use s2m_weights::convert::{convert_checkpoint, to_safetensors_bytes};
@@ -32,15 +32,8 @@ fn load_reference_detector(name: &str, device: &Device) -> Detector {
         .find(|e| e.name.ends_with(".f32.safetensors"))
         .unwrap();
     let bytes = std::fs::read(dir.join(&f32_file.name)).unwrap();
-    let config = config_of(&bytes);
+    let config = detector_config_of(&bytes, &f32_file.name).unwrap();
     load_detector(&config, bytes, &f32_file.name, device).unwrap()
-}
-
-fn config_of(safetensors_bytes: &[u8]) -> DetectorConfig {
-    let st = safetensors::SafeTensors::deserialize(safetensors_bytes).unwrap();
-    let tensors = st.tensors();
-    DetectorConfig::from_tensor_shapes(tensors.iter().map(|(n, v)| (n.as_str(), v.shape())))
-        .expect("a detector checkpoint")
 }
 
 fn boxes_of(values: &[f32]) -> Vec<[f32; 4]> {

@@ -95,23 +95,14 @@ fn the_loss_falls_over_a_few_iterations() {
 /// detector that finds what the trained one finds.
 #[test]
 fn a_saved_generator_loads_back_with_its_settings() {
-    use s2m_core::weights::load_detector;
+    use s2m_core::weights::{detector_config_of, load_detector};
     use s2m_train::training::checkpoint::generator_bytes;
     use s2m_train::training::config::small_generator_config;
 
     let device = Device::flex();
     let detector = Detector::new(small_generator_config(), &device);
     let bytes = generator_bytes(&detector).unwrap();
-    let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
-    let tensors = metadata.tensors();
-    let settings = metadata.metadata().clone().unwrap_or_default();
-    let config = DetectorConfig::from_tensor_shapes(
-        tensors
-            .iter()
-            .map(|(n, t)| (n.as_str(), t.shape.as_slice())),
-    )
-    .unwrap()
-    .with_metadata(|key| settings.get(key).map(String::as_str));
+    let config = detector_config_of(&bytes, "generator.safetensors").unwrap();
     assert_eq!(config, small_generator_config());
     let loaded = load_detector(&config, bytes, "generator.safetensors", &device).unwrap();
     let map = example(11, 128, 256);
