@@ -18,6 +18,9 @@ use s2m_train::training::config::small_generator_config;
 use s2m_train::training::{SyntheticRun, TrainingConfig, ValidationMetrics};
 use serde::Serialize;
 
+/// Iterations between progress lines when there is no terminal to draw on.
+const LOG_EVERY: usize = 10;
+
 #[derive(Args, Debug)]
 pub struct TrainGeneratorArgs {
     /// Output folder for the weights and the validation figures.
@@ -143,15 +146,25 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
         Ok(metrics)
     };
     let trained = run.train(detector, 0, |iteration, losses, detector| {
-        progress.set_position(iteration as u64 + 1);
-        progress.set_message(format!(
+        let message = format!(
             "loss {:.3} (rpn {:.3}+{:.3}, roi {:.3}+{:.3})",
             losses.total(),
             losses.rpn_objectness,
             losses.rpn_box,
             losses.roi_class,
             losses.roi_box
-        ));
+        );
+        progress.set_position(iteration as u64 + 1);
+        if progress.is_hidden() && (iteration + 1) % LOG_EVERY == 0 {
+            // No terminal (a log file): a line now and then instead of the bar.
+            println!(
+                "iteration {}/{}, {:.1} s/it: {message}",
+                iteration + 1,
+                args.iterations,
+                start.elapsed().as_secs_f64() / (iteration + 1) as f64
+            );
+        }
+        progress.set_message(message);
         let due = (iteration + 1) % args.validate_every.max(1) == 0;
         if due && iteration + 1 < args.iterations {
             match checkpoint(iteration + 1, detector) {
