@@ -2,7 +2,7 @@
 //! their reduction matches detectron2's.
 
 use burn::tensor::activation::{log_softmax, relu};
-use burn::tensor::{Int, Tensor};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 /// `sum(max(x, 0) - x * y + ln(1 + exp(-|x|)))`: binary cross-entropy of
 /// logits `x` against labels `y`, numerically stable, summed; `[1]`.
@@ -14,6 +14,12 @@ pub fn binary_cross_entropy_with_logits_sum(logits: Tensor<1>, labels: Tensor<1>
 /// `sum(|a - b|)`; `[1]`.
 pub fn l1_sum<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<1> {
     (a - b).abs().sum()
+}
+
+/// Regression targets `[N, 4]` on `device`.
+pub fn deltas_tensor(deltas: &[[f32; 4]], device: &Device) -> Tensor<2> {
+    let values: Vec<f32> = deltas.iter().flatten().copied().collect();
+    Tensor::from_data(TensorData::new(values, [deltas.len(), 4]), device)
 }
 
 /// Mean cross-entropy of `logits` `[N, C]` against class indices `[N]`; `[1]`.
@@ -28,7 +34,6 @@ pub fn cross_entropy_mean(logits: Tensor<2>, classes: Tensor<1, Int>) -> Tensor<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::{Device, TensorData};
 
     #[test]
     fn element_losses_match_their_formulas() {

@@ -12,7 +12,7 @@ use rand::Rng;
 use s2m_core::detector::box_coder::get_deltas;
 use s2m_core::detector::boxes::Xyxy;
 
-use super::losses::{cross_entropy_mean, l1_sum};
+use super::losses::{cross_entropy_mean, deltas_tensor, l1_sum};
 use super::matcher::Matcher;
 use super::sampling::subsample;
 
@@ -87,13 +87,7 @@ pub fn roi_losses(
         let columns =
             Tensor::<2, Int>::from_data(TensorData::new(columns, [positives, 4]), &device);
         let predicted = box_deltas.narrow(0, 0, positives).gather(1, columns);
-        let target: Vec<f32> = samples
-            .foreground_deltas
-            .iter()
-            .flatten()
-            .copied()
-            .collect();
-        let target = Tensor::<2>::from_data(TensorData::new(target, [positives, 4]), &device);
+        let target = deltas_tensor(&samples.foreground_deltas, &device);
         l1_sum(predicted, target).div_scalar(count as f32)
     };
     (classification, box_loss)

@@ -11,7 +11,7 @@ use rand::Rng;
 use s2m_core::detector::box_coder::get_deltas;
 use s2m_core::detector::boxes::Xyxy;
 
-use super::losses::{binary_cross_entropy_with_logits_sum, l1_sum};
+use super::losses::{binary_cross_entropy_with_logits_sum, deltas_tensor, l1_sum};
 use super::matcher::Matcher;
 use super::sampling::subsample;
 
@@ -83,13 +83,7 @@ pub fn rpn_losses(
     } else {
         let indices: Vec<i64> = targets.foreground.iter().map(|&i| i as i64).collect();
         let indices = Tensor::<1, Int>::from_data(TensorData::new(indices, [positives]), &device);
-        let target: Vec<f32> = targets
-            .foreground_deltas
-            .iter()
-            .flatten()
-            .copied()
-            .collect();
-        let target = Tensor::<2>::from_data(TensorData::new(target, [positives, 4]), &device);
+        let target = deltas_tensor(&targets.foreground_deltas, &device);
         l1_sum(deltas.select(0, indices), target).div_scalar(normaliser)
     };
     (objectness, box_loss)
