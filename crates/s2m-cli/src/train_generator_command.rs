@@ -13,10 +13,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use s2m_core::detector::Detector;
 use s2m_core::device::{Backend, open_device};
 use s2m_train::synthesis::{SynthesisConfig, ValueRangeConfig};
-use s2m_train::training::checkpoint::generator_bytes;
+use s2m_train::training::checkpoint::{generator_bytes, resume};
 use s2m_train::training::config::small_generator_config;
 use s2m_train::training::{SyntheticRun, TrainingConfig, ValidationMetrics};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Iterations between progress lines when there is no terminal to draw on.
 const LOG_EVERY: usize = 10;
@@ -59,16 +59,28 @@ pub struct TrainGeneratorArgs {
     /// Seed of the training maps and of sampling.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Shorter sides each training map is resized to (one drawn per map),
+    /// comma separated; none keeps the synthesised size.
+    #[arg(long, value_delimiter = ',')]
+    pub min_sizes: Vec<usize>,
+    /// The longer side's limit after resizing.
+    #[arg(long, default_value_t = 1333)]
+    pub max_size: usize,
+    /// Go on from this checkpoint (a `generator.safetensors` this command
+    /// wrote), at the iteration it was saved.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
 }
 
-/// `validation.json`: the command, and the figures of each validation.
-#[derive(Serialize)]
+/// `validation.json`: the commands (more than one when a run resumed), and
+/// the figures of each validation.
+#[derive(Serialize, Deserialize)]
 struct ValidationLog {
-    command: String,
+    commands: Vec<String>,
     validations: Vec<ValidationEntry>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 struct ValidationEntry {
     iteration: usize,
     seconds: f64,
@@ -93,6 +105,8 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
             warmup_iterations: args.warmup,
             decay_steps: args.decay_at.clone(),
             max_iterations: args.iterations,
+            min_sizes: args.min_sizes.clone(),
+            max_size: args.max_size,
             ..TrainingConfig::default()
         },
         // Energy-score maps only: the generator's input normalisation
@@ -108,7 +122,21 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
         },
         seed: args.seed,
     };
-    let detector = Detector::new(run.detector.clone(), &device);
+    let (detector, start_iteration) = match &args.resume {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let (detector, iterations) = resume(bytes, &path.display().to_string(), &device)?;
+            if detector.config != run.detector {
+                anyhow::bail!(
+                    "{} is not a generator of the architecture train-generator trains",
+                    path.display()
+                );
+            }
+            (detector, iterations)
+        }
+        None => (Detector::new(run.detector.clone(), &device), 0),
+    };
     let progress = ProgressBar::new(args.iterations as u64).with_style(
         ProgressStyle::with_template(
             "{elapsed_precise} [{bar:30}] {pos}/{len} it, {per_sec}, eta {eta} | {msg}",
@@ -116,10 +144,20 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
         .context("progress bar template")?
         .progress_chars("=> "),
     );
-    let mut log = ValidationLog {
-        command: std::env::args().collect::<Vec<_>>().join(" "),
-        validations: Vec::new(),
-    };
+    // A resumed run goes on with the log of the run it resumes, if any.
+    let mut log = std::fs::read(args.out.join("validation.json"))
+        .ok()
+        .filter(|_| args.resume.is_some())
+        .and_then(|json| serde_json::from_slice::<ValidationLog>(&json).ok())
+        .unwrap_or(ValidationLog {
+            commands: Vec::new(),
+            validations: Vec::new(),
+        });
+    log.validations.retain(|v| v.iteration <= start_iteration);
+    log.commands
+        .push(std::env::args().collect::<Vec<_>>().join(" "));
+    progress.set_position(start_iteration as u64);
+    progress.reset_eta();
     let start = Instant::now();
     let mut failure: Option<anyhow::Error> = None;
     let mut checkpoint = |iteration: usize, detector: &Detector| -> Result<ValidationMetrics> {
@@ -138,14 +176,14 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
         let weights = args.out.join("generator.safetensors");
         std::fs::write(
             &weights,
-            generator_bytes(detector).map_err(anyhow::Error::msg)?,
+            generator_bytes(detector, iteration).map_err(anyhow::Error::msg)?,
         )
         .with_context(|| format!("cannot write {}", weights.display()))?;
         let json = serde_json::to_string_pretty(&log)?;
         std::fs::write(args.out.join("validation.json"), json + "\n")?;
         Ok(metrics)
     };
-    let trained = run.train(detector, 0, |iteration, losses, detector| {
+    let trained = run.train(detector, start_iteration, |iteration, losses, detector| {
         let message = format!(
             "loss {:.3} (rpn {:.3}+{:.3}, roi {:.3}+{:.3})",
             losses.total(),
@@ -161,7 +199,7 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
                 "iteration {}/{}, {:.1} s/it: {message}",
                 iteration + 1,
                 args.iterations,
-                start.elapsed().as_secs_f64() / (iteration + 1) as f64
+                start.elapsed().as_secs_f64() / (iteration + 1 - start_iteration) as f64
             );
         }
         progress.set_message(message);

@@ -101,7 +101,7 @@ fn a_saved_generator_loads_back_with_its_settings() {
 
     let device = Device::flex();
     let detector = Detector::new(small_generator_config(), &device);
-    let bytes = generator_bytes(&detector).unwrap();
+    let bytes = generator_bytes(&detector, 0).unwrap();
     let config = detector_config_of(&bytes, "generator.safetensors").unwrap();
     assert_eq!(config, small_generator_config());
     let loaded = load_detector(&config, bytes, "generator.safetensors", &device).unwrap();
@@ -114,4 +114,46 @@ fn a_saved_generator_loads_back_with_its_settings() {
         pollster::block_on(d.detect(score_map)).unwrap()
     };
     assert_eq!(run(&loaded), run(&detector));
+}
+
+/// A checkpoint resumes on an autodiff device with its iteration count,
+/// and the resumed generator trains (its parameters receive gradients).
+#[test]
+fn a_checkpoint_resumes_training() {
+    use s2m_train::training::checkpoint::{generator_bytes, resume};
+    use s2m_train::training::config::small_generator_config;
+
+    let device = Device::flex().autodiff();
+    let detector = Detector::new(small_generator_config(), &device);
+    let bytes = generator_bytes(&detector, 1234).unwrap();
+    let (resumed, iterations) = resume(bytes, "generator.safetensors", &device).unwrap();
+    assert_eq!(iterations, 1234);
+    assert_eq!(resumed.config, small_generator_config());
+    let before = resumed
+        .roi_heads
+        .box_predictor
+        .cls_score
+        .weight
+        .val()
+        .into_data();
+    let training = TrainingConfig {
+        rpn_anchors_per_image: 64,
+        rois_per_image: 64,
+        images_per_batch: 1,
+        ..TrainingConfig::default()
+    };
+    let mut optimizer = SgdConfig::new().init();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let batch = vec![example(3, 128, 256)];
+    let (trained, losses) =
+        train_step(resumed, &mut optimizer, &batch, 0.01, &training, &mut rng).unwrap();
+    assert!(losses.total().is_finite());
+    let after = trained
+        .roi_heads
+        .box_predictor
+        .cls_score
+        .weight
+        .val()
+        .into_data();
+    assert_ne!(before, after, "the resumed generator did not train");
 }

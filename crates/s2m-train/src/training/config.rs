@@ -51,6 +51,11 @@ pub struct TrainingConfig {
     pub decay_steps: Vec<usize>,
     pub gamma: f64,
     pub max_iterations: usize,
+    /// Shorter sides a training map is resized to, one drawn per map
+    /// (detectron2 `INPUT.MIN_SIZE_TRAIN`); empty keeps the map's size.
+    pub min_sizes: Vec<usize>,
+    /// The longer side's limit after resizing (`INPUT.MAX_SIZE_TRAIN`).
+    pub max_size: usize,
 }
 
 impl Default for TrainingConfig {
@@ -71,6 +76,8 @@ impl Default for TrainingConfig {
             decay_steps: Vec::new(),
             gamma: 0.1,
             max_iterations: 90_000,
+            min_sizes: Vec::new(),
+            max_size: 1333,
         }
     }
 }

@@ -14,6 +14,7 @@ use s2m_core::detector::{Detector, DetectorConfig, DetectorError};
 
 use super::augment::augment;
 use super::config::TrainingConfig;
+use super::resize::resize_shortest_edge;
 use super::step::{Losses, TrainingExample, train_step};
 use super::validation::{ValidationMap, ValidationMetrics, validate};
 use crate::synthesis::{SynthesisConfig, SynthesisError, SyntheticMap, synthesize};
@@ -90,10 +91,13 @@ impl SyntheticRun {
             let batch = (0..images)
                 .map(|image| {
                     let seed = training_seed(self.seed, iteration, images, image);
-                    Ok(augment(
+                    let example = resize_shortest_edge(
                         example_of(synthesize(&self.synthesis, seed)?),
+                        &self.training.min_sizes,
+                        self.training.max_size,
                         &mut rng,
-                    ))
+                    );
+                    Ok(augment(example, &mut rng))
                 })
                 .collect::<Result<Vec<_>, SynthesisError>>()?;
             let learning_rate = self.training.learning_rate(iteration);
