@@ -9,6 +9,7 @@
 pub mod detector;
 pub mod device;
 pub mod nn;
+pub mod pipeline;
 pub mod readback;
 pub mod sam;
 pub mod score_map_file;

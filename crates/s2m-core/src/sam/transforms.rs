@@ -66,7 +66,9 @@ impl ImageFrame {
     }
 }
 
-fn bilinear(x: Tensor<4>, size: [usize; 2]) -> Tensor<4> {
+/// `x` `[N, C, h, w]` resized bilinearly to `size` (half-pixel centres,
+/// `align_corners=False`, no antialiasing: PyTorch's `F.interpolate`).
+pub fn bilinear(x: Tensor<4>, size: [usize; 2]) -> Tensor<4> {
     let [_, _, h, w] = x.dims();
     if [h, w] == size {
         return x;
