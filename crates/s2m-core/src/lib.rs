@@ -12,4 +12,5 @@ pub mod nn;
 pub mod readback;
 pub mod sam;
 pub mod score_map_file;
+pub mod scorer;
 pub mod weights;
