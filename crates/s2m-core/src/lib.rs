@@ -13,4 +13,5 @@ pub mod pipeline;
 pub mod readback;
 pub mod sam;
 pub mod score_map_file;
+pub mod scorer;
 pub mod weights;

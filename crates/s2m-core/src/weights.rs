@@ -10,6 +10,7 @@ use burn::tensor::{DType, Device};
 
 use crate::detector::{Detector, DetectorConfig};
 use crate::sam::{Sam, SamConfig};
+use crate::scorer::{DeepWv3Plus, ScorerConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsLoadError {
@@ -37,6 +38,12 @@ pub enum WeightsLoadError {
          `{first_tensor}`"
     )]
     NotADetector { file: String, first_tensor: String },
+    #[error(
+        "{file}: not anomaly scorer weights (a DeepWV3Plus of RPL or PEBAL: `trunk.mod1.*`..\
+         `trunk.mod7.*`, `aspp.*`, `bot_fine`, `bot_aspp`, `head.*`); its first tensor is \
+         `{first_tensor}`"
+    )]
+    NotAScorer { file: String, first_tensor: String },
     #[error("{file}: tensor `{tensor}`: {message}")]
     BadTensor {
         file: String,
@@ -68,17 +75,51 @@ pub fn load_detector(
     load_into(Detector::new(config.clone(), device), bytes, file)
 }
 
+/// Creates the anomaly scorer described by `config` on `device` and fills
+/// it with the weights in `bytes`.
+pub fn load_scorer(
+    config: &ScorerConfig,
+    bytes: Vec<u8>,
+    file: &str,
+    device: &Device,
+) -> Result<DeepWv3Plus, WeightsLoadError> {
+    load_into(DeepWv3Plus::new(config.clone(), device), bytes, file)
+}
+
+/// The configuration of the anomaly scorer whose weights are the
+/// safetensors `bytes`, from the tensor shapes (the ASPP dilations, which
+/// shapes cannot tell, are the published ones).
+pub fn scorer_config_of(bytes: &[u8], file: &str) -> Result<ScorerConfig, WeightsLoadError> {
+    let (_, header) = read_header(bytes, file)?;
+    let tensors = header.tensors();
+    ScorerConfig::from_tensor_shapes(
+        tensors
+            .iter()
+            .map(|(name, info)| (name.as_str(), info.shape.as_slice())),
+    )
+    .ok_or_else(|| WeightsLoadError::NotAScorer {
+        file: file.to_owned(),
+        first_tensor: tensors.keys().min().cloned().unwrap_or_default(),
+    })
+}
+
+/// The header of the safetensors `bytes`.
+fn read_header(
+    bytes: &[u8],
+    file: &str,
+) -> Result<(usize, safetensors::tensor::Metadata), WeightsLoadError> {
+    safetensors::SafeTensors::read_metadata(bytes).map_err(|e| WeightsLoadError::Unreadable {
+        file: file.to_owned(),
+        message: e.to_string(),
+    })
+}
+
 /// The configuration of the prompt generator whose weights are the
 /// safetensors `bytes`: architecture from the tensor shapes, input
 /// normalisation and anchors from the metadata a trained generator carries
 /// (the paper's values otherwise).
 pub fn detector_config_of(bytes: &[u8], file: &str) -> Result<DetectorConfig, WeightsLoadError> {
-    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| {
-        WeightsLoadError::Unreadable {
-            file: file.to_owned(),
-            message: e.to_string(),
-        }
-    })?;
+    let (_, header) = read_header(bytes, file)?;
     let tensors = header.tensors();
     let settings = header.metadata().clone().unwrap_or_default();
     let config = DetectorConfig::from_tensor_shapes(

@@ -1,5 +1,5 @@
-//! Converting official SAM / MobileSAM checkpoints and detectron2 prompt
-//! generator checkpoints into the safetensors
+//! Converting official SAM / MobileSAM checkpoints, detectron2 prompt
+//! generator checkpoints and RPL / PEBAL scorer checkpoints into the safetensors
 //! files the CLI and the browser load: one f32 and one f16 file per model,
 //! tensor names mapped by [`crate::key_map`], each file entered in the
 //! manifest with its size and sha256.
@@ -57,7 +57,8 @@ pub fn to_safetensors_bytes(
 /// `<out_dir>/<model>.f32.safetensors` and `<model>.f16.safetensors`, and
 /// records both in `<out_dir>/manifest.json`. `model` names the model in
 /// file names and the manifest; when `None` it is recognised from the
-/// checkpoint (MobileSAM, SAM ViT-B/L/H, generator R18/34/50/101).
+/// checkpoint (MobileSAM, SAM ViT-B/L/H, generator R18/34/50/101, scorer
+/// DeepWV3Plus of RPL / PEBAL).
 pub fn convert_checkpoint(
     input: &Path,
     out_dir: &Path,
@@ -74,7 +75,7 @@ pub fn convert_checkpoint(
         .map(ModelVariant::model_name)
         .ok_or_else(|| WeightsError::Checkpoint {
             file: input.display().to_string(),
-            message: "not a SAM ViT-B/L/H, MobileSAM or detectron2 ResNet-FPN checkpoint; name the model explicitly"
+            message: "not a SAM ViT-B/L/H, MobileSAM, detectron2 ResNet-FPN or DeepWV3Plus (RPL / PEBAL) checkpoint; name the model explicitly"
                 .into(),
         })?,
     };
