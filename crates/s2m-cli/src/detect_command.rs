@@ -10,7 +10,7 @@ use s2m_core::device::{Backend, open_device};
 use s2m_core::score_map_file::ScoreMap;
 use serde::Serialize;
 
-use crate::detector_loading::load_detector_file;
+use crate::weights_file::load_detector_file;
 
 #[derive(Args, Debug)]
 pub struct DetectArgs {

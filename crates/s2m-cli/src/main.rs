@@ -5,12 +5,16 @@
 
 mod bench;
 mod detect_command;
-mod detector_loading;
 mod image_input;
+mod input_files;
 mod model_loading;
 mod sam_command;
+mod score_source;
+mod segment_command;
+mod segment_outputs;
 mod train_generator_command;
 mod weights_command;
+mod weights_file;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +42,8 @@ enum Command {
     },
     /// Segment Anything with box prompts: writes the union of the masks.
     Sam(sam_command::SamArgs),
+    /// The whole pipeline: score map -> boxes -> SAM masks, per image.
+    Segment(segment_command::SegmentArgs),
     /// Prompt generator: boxes around the anomalies of a score map, as JSON.
     Detect(detect_command::DetectArgs),
     /// Train the prompt generator on synthesised score maps.
@@ -68,6 +74,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Weights { action } => weights_command::run(action),
         Command::Sam(args) => sam_command::run(&args),
+        Command::Segment(args) => segment_command::run(&args),
         Command::Detect(args) => detect_command::run(&args),
         Command::TrainGenerator(args) => train_generator_command::run(&args),
         Command::Bench { target } => bench::run(target),

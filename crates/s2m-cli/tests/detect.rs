@@ -10,73 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{assert_fails_with, fixture, temp_dir};
-
-/// The reference score map and its detections.
-struct Reference {
-    height: usize,
-    width: usize,
-    map: Vec<f32>,
-    boxes: Vec<[f32; 4]>,
-    scores: Vec<f32>,
-    classes: Vec<i64>,
-}
-
-fn reference() -> Reference {
-    let bytes = std::fs::read(fixture("detector_parity.safetensors")).unwrap();
-    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let f32s = |key: &str| -> (Vec<usize>, Vec<f32>) {
-        let view = st.tensor(key).unwrap();
-        assert_eq!(view.dtype(), safetensors::Dtype::F32, "{key}");
-        let values = view
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        (view.shape().to_vec(), values)
-    };
-    let (shape, map) = f32s("r50.score_map");
-    let classes = st.tensor("r50.classes").unwrap();
-    assert_eq!(classes.dtype(), safetensors::Dtype::I64);
-    Reference {
-        height: shape[0],
-        width: shape[1],
-        map,
-        boxes: f32s("r50.boxes")
-            .1
-            .chunks_exact(4)
-            .map(|b| [b[0], b[1], b[2], b[3]])
-            .collect(),
-        scores: f32s("r50.scores").1,
-        classes: classes
-            .data()
-            .chunks_exact(8)
-            .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
-            .collect(),
-    }
-}
-
-/// A version 1 `.npy` file as `np.save` writes it.
-fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let mut header = format!(
-        "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}), }}",
-        dims.join(", ")
-    );
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((header.len() as u16).to_le_bytes());
-    bytes.extend(header.as_bytes());
-    bytes.extend(data);
-    bytes
-}
-
-fn le_bytes(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
-}
+use common::{Reference, assert_fails_with, fixture, le_bytes, npy, reference, temp_dir};
 
 /// A grayscale little-endian PFM: rows from the bottom up.
 fn pfm(height: usize, width: usize, values: &[f32]) -> Vec<u8> {

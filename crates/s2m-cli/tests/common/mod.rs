@@ -1,6 +1,8 @@
 //! Helpers shared by the CLI tests: fixtures, scratch directories and the
 //! check that a failure is a message, not a panic.
 
+#![allow(dead_code)]
+
 use std::path::PathBuf;
 use std::process::Output;
 
@@ -27,4 +29,71 @@ pub fn assert_fails_with(output: &Output, needle: &str) {
     );
     assert!(!stderr.contains("panicked"), "panicked: {stderr}");
     assert!(stderr.contains(needle), "`{needle}` not in: {stderr}");
+}
+
+/// The reference score map of `detector_parity.safetensors` and the tiny
+/// R50 generator's detections on it.
+pub struct Reference {
+    pub height: usize,
+    pub width: usize,
+    pub map: Vec<f32>,
+    pub boxes: Vec<[f32; 4]>,
+    pub scores: Vec<f32>,
+    pub classes: Vec<i64>,
+}
+
+pub fn reference() -> Reference {
+    let bytes = std::fs::read(fixture("detector_parity.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let f32s = |key: &str| -> (Vec<usize>, Vec<f32>) {
+        let view = st.tensor(key).unwrap();
+        assert_eq!(view.dtype(), safetensors::Dtype::F32, "{key}");
+        let values = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        (view.shape().to_vec(), values)
+    };
+    let (shape, map) = f32s("r50.score_map");
+    let classes = st.tensor("r50.classes").unwrap();
+    assert_eq!(classes.dtype(), safetensors::Dtype::I64);
+    Reference {
+        height: shape[0],
+        width: shape[1],
+        map,
+        boxes: f32s("r50.boxes")
+            .1
+            .chunks_exact(4)
+            .map(|b| [b[0], b[1], b[2], b[3]])
+            .collect(),
+        scores: f32s("r50.scores").1,
+        classes: classes
+            .data()
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
+            .collect(),
+    }
+}
+
+/// A version 1 `.npy` file as `np.save` writes it.
+pub fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let mut header = format!(
+        "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}), }}",
+        dims.join(", ")
+    );
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    bytes.extend(data);
+    bytes
+}
+
+pub fn le_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }

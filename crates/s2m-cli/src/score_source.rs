@@ -1,0 +1,128 @@
+//! Where `s2m segment` gets each image's anomaly score map (issue #5): a
+//! score-map file next to the image, or the RPL or PEBAL network.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{Context, Result, bail};
+use burn::tensor::{Device, Tensor};
+use s2m_core::score_map_file::ScoreMap;
+use s2m_core::scorer::input::image_to_input;
+use s2m_core::scorer::{DeepWv3Plus, ScoreFunction};
+
+use crate::image_input::RgbImage;
+use crate::weights_file::load_scorer_file;
+
+/// Extensions of score-map files looked for next to an image, in order.
+pub const SCORE_MAP_EXTENSIONS: [&str; 5] = ["npy", "npz", "pfm", "tif", "tiff"];
+
+/// The `--scorer` the user chose.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScorerChoice {
+    /// `file`: `<stem>.npy|.npz|.pfm|.tif|.tiff` or `<stem>.score.png`
+    /// beside each image (or in `--score-maps DIR`).
+    File,
+    /// `rpl=WEIGHTS`
+    Rpl(PathBuf),
+    /// `pebal=WEIGHTS`
+    Pebal(PathBuf),
+}
+
+impl FromStr for ScorerChoice {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.split_once('=') {
+            None if text == "file" => Ok(Self::File),
+            Some(("rpl", path)) if !path.is_empty() => Ok(Self::Rpl(path.into())),
+            Some(("pebal", path)) if !path.is_empty() => Ok(Self::Pebal(path.into())),
+            _ => Err(format!(
+                "`{text}`: expected file, rpl=WEIGHTS or pebal=WEIGHTS"
+            )),
+        }
+    }
+}
+
+/// The RPL or PEBAL network, checked to be the one the user named.
+pub fn load_network(choice: &ScorerChoice, device: &Device) -> Result<Option<DeepWv3Plus>> {
+    let (path, rpl) = match choice {
+        ScorerChoice::Rpl(path) => (path, true),
+        ScorerChoice::Pebal(path) => (path, false),
+        ScorerChoice::File => return Ok(None),
+    };
+    let network = load_scorer_file(path, device)?;
+    let has_rpl_block = network.config.residual_channels.is_some();
+    if rpl != has_rpl_block {
+        bail!(
+            "{} holds {} weights, not {}",
+            path.display(),
+            if has_rpl_block { "RPL" } else { "PEBAL" },
+            if rpl { "RPL's" } else { "PEBAL's" },
+        );
+    }
+    Ok(Some(network))
+}
+
+/// The energy score map of `image` by `network` (REFERENCE.md: energy at
+/// temperature 1, then the Gaussian blur).
+pub fn network_score_map(network: &DeepWv3Plus, image: &RgbImage, device: &Device) -> Tensor<2> {
+    let input = image_to_input(&image.pixels, image.height, image.width, device);
+    network.score_map(input, ScoreFunction::default())
+}
+
+/// The score-map file of `image`: in `folder` (the image's own folder when
+/// `None`), named after the image's stem.
+pub fn score_map_file(image: &Path, folder: Option<&Path>) -> Result<PathBuf> {
+    let stem = image
+        .file_stem()
+        .with_context(|| format!("{} has no file name", image.display()))?
+        .to_string_lossy();
+    let folder = folder
+        .or_else(|| image.parent())
+        .unwrap_or_else(|| Path::new("."));
+    let candidates = SCORE_MAP_EXTENSIONS
+        .iter()
+        .map(|ext| folder.join(format!("{stem}.{ext}")))
+        .chain([folder.join(format!("{stem}.score.png"))]);
+    for candidate in candidates {
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    bail!(
+        "no score map for {} in {} (expected {stem}.npy, .npz, .pfm, .tif, .tiff or {stem}.score.png)",
+        image.display(),
+        folder.display()
+    )
+}
+
+/// The score map in the file at `path`, which must cover `image` pixel for
+/// pixel.
+pub fn read_score_map(path: &Path, image: &RgbImage, device: &Device) -> Result<Tensor<2>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let map = ScoreMap::from_bytes(&bytes, &path.display().to_string())?;
+    map.expect_size(image.height, image.width)
+        .with_context(|| format!("{} does not fit its image", path.display()))?;
+    Ok(map.into_tensor(device))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scorer_choices_parse() {
+        assert_eq!("file".parse(), Ok(ScorerChoice::File));
+        assert_eq!(
+            "rpl=w/rpl.pth".parse(),
+            Ok(ScorerChoice::Rpl("w/rpl.pth".into()))
+        );
+        assert_eq!(
+            "pebal=p.safetensors".parse(),
+            Ok(ScorerChoice::Pebal("p.safetensors".into()))
+        );
+        for bad in ["rpl", "rpl=", "energy", "sml=x"] {
+            assert!(bad.parse::<ScorerChoice>().is_err(), "{bad}");
+        }
+    }
+}

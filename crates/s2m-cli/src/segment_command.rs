@@ -1,0 +1,282 @@
+//! `s2m segment IMG...`: the whole S2M pipeline on images (issue #5):
+//! score map (a file, RPL or PEBAL) -> prompt-generator
+//! boxes -> SAM masks -> per image `mask.png`, `confidence.png` / `.npy`,
+//! `boxes.json` and `overlay.png` in `OUT/<image stem>/`.
+//!
+//! Folders and globs expand to their images; a bad image is reported and
+//! skipped, the others are still processed, and the exit code says whether
+//! any failed. Each stage is timed on its own (the command waits for the
+//! device after each, so the figures are per stage; `timings.json` in
+//! `OUT` has them per image).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use burn::tensor::{Device, Tensor};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use s2m_core::pipeline::{Pipeline, PipelineConfig, Segmentation};
+use s2m_core::readback::read_f32;
+use s2m_core::scorer::DeepWv3Plus;
+use serde::Serialize;
+
+use crate::ModelArgs;
+use crate::image_input::read_rgb;
+use crate::input_files::expand;
+use crate::model_loading::load_model;
+use crate::score_source::{
+    ScorerChoice, load_network, network_score_map, read_score_map, score_map_file,
+};
+use crate::segment_outputs::write_all;
+use crate::weights_file::load_detector_file;
+
+#[derive(Args, Debug)]
+pub struct SegmentArgs {
+    /// Images: files, folders (their .png/.jpg/.jpeg/.webp/.bmp files) or
+    /// glob patterns.
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
+    /// Where score maps come from: `file` (`<stem>.npy|.npz|.pfm|.tif|.tiff`
+    /// or `<stem>.score.png` next to each image, or in --score-maps),
+    /// `rpl=WEIGHTS` or `pebal=WEIGHTS` (energy score, blurred).
+    #[arg(long, default_value = "file")]
+    pub scorer: ScorerChoice,
+    /// The score map of a single image (instead of looking next to it).
+    #[arg(long, conflicts_with = "score_maps")]
+    pub score_map: Option<PathBuf>,
+    /// Folder holding the score-map files of `--scorer file`.
+    #[arg(long)]
+    pub score_maps: Option<PathBuf>,
+    /// The prompt generator's weights (.safetensors or detectron2 .pth).
+    #[arg(long, default_value = "weights/s2m_generator.f16.safetensors")]
+    pub generator: PathBuf,
+    /// Resize the score map so its shorter side is this long before the
+    /// generator (boxes still come back in image pixels); default: as is.
+    #[arg(long)]
+    pub generator_size: Option<usize>,
+    /// Output folder: one sub-folder per image.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+/// Seconds spent in each stage on one image.
+#[derive(Debug, Clone, Default, Serialize)]
+struct StageTimes {
+    scorer: f64,
+    generator: f64,
+    sam_encoder: f64,
+    sam_decoder: f64,
+}
+
+#[derive(Serialize)]
+struct ImageTimes {
+    image: String,
+    boxes: usize,
+    seconds: StageTimes,
+}
+
+#[derive(Serialize)]
+struct TimingsJson {
+    command: String,
+    backend: String,
+    images: Vec<ImageTimes>,
+}
+
+/// Everything the per-image work needs.
+struct Segmenter {
+    pipeline: Pipeline,
+    network: Option<DeepWv3Plus>,
+    scorer: ScorerChoice,
+    device: Device,
+}
+
+pub fn run(args: &SegmentArgs) -> Result<()> {
+    let files = expand(&args.images)?;
+    if args.score_map.is_some() && (files.len() != 1 || args.scorer != ScorerChoice::File) {
+        bail!("--score-map goes with one image and --scorer file");
+    }
+    let (sam, device) = load_model(&args.model)?;
+    let generator = load_detector_file(&args.generator, &device).with_context(|| {
+        format!(
+            "cannot load the prompt generator {} (`cargo xtask weights` puts ours there)",
+            args.generator.display()
+        )
+    })?;
+    let segmenter = Segmenter {
+        pipeline: Pipeline {
+            generator,
+            sam,
+            config: PipelineConfig {
+                generator_short_side: args.generator_size,
+                ..PipelineConfig::default()
+            },
+        },
+        network: load_network(&args.scorer, &device)?,
+        scorer: args.scorer.clone(),
+        device,
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+
+    let progress = ProgressBar::new(files.len() as u64).with_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} images {msg}")
+            .context("progress bar template")?
+            .progress_chars("=> "),
+    );
+    let mut used_names = HashSet::new();
+    let mut timings = Vec::new();
+    let mut failures = 0;
+    for file in &files {
+        progress.set_message(file.display().to_string());
+        let folder = args.out.join(unique_name(file, &mut used_names));
+        let map_file = match (&args.score_map, &segmenter.scorer) {
+            (Some(path), _) => Some(Ok(path.clone())),
+            (None, ScorerChoice::File) => Some(score_map_file(file, args.score_maps.as_deref())),
+            _ => None,
+        };
+        let outcome = map_file
+            .transpose()
+            .and_then(|map_file| segmenter.segment(file, map_file.as_deref(), &folder));
+        match outcome {
+            Ok((result, seconds)) => timings.push(ImageTimes {
+                image: file.display().to_string(),
+                boxes: result.detections.len(),
+                seconds,
+            }),
+            Err(error) => {
+                failures += 1;
+                progress.suspend(|| eprintln!("skipped {}: {error:#}", file.display()));
+            }
+        }
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    print_summary(&timings);
+    let json = TimingsJson {
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        backend: args.model.backend.to_string(),
+        images: timings,
+    };
+    std::fs::write(
+        args.out.join("timings.json"),
+        serde_json::to_string_pretty(&json)? + "\n",
+    )?;
+    if failures > 0 {
+        bail!("{failures} of {} images failed", files.len());
+    }
+    println!(
+        "wrote {} image folders to {}",
+        files.len(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+impl Segmenter {
+    /// Segments the image at `path` and writes its outputs into `folder`.
+    fn segment(
+        &self,
+        path: &Path,
+        map_file: Option<&Path>,
+        folder: &Path,
+    ) -> Result<(Segmentation, StageTimes)> {
+        let image = read_rgb(path)?;
+        let (h, w) = (image.height, image.width);
+        let mut times = StageTimes::default();
+
+        let start = Instant::now();
+        let embedded = self.pipeline.embed(image.to_tensor(&self.device))?;
+        settle(&embedded.embedding)?;
+        times.sam_encoder = start.elapsed().as_secs_f64();
+
+        let start = Instant::now();
+        let score_map = match (&self.network, map_file) {
+            (Some(network), _) => network_score_map(network, &image, &self.device),
+            (None, Some(map_file)) => read_score_map(map_file, &image, &self.device)?,
+            (None, None) => bail!("no score map for {}", path.display()),
+        };
+        settle(&score_map)?;
+        times.scorer = start.elapsed().as_secs_f64();
+
+        let start = Instant::now();
+        let detections = pollster::block_on(self.pipeline.boxes(score_map, (h, w)))?;
+        times.generator = start.elapsed().as_secs_f64();
+
+        let start = Instant::now();
+        let confidence = pollster::block_on(self.pipeline.confidence(&embedded, &detections))?;
+        times.sam_decoder = start.elapsed().as_secs_f64();
+
+        let result = Segmentation {
+            height: h,
+            width: w,
+            detections,
+            confidence,
+        };
+        let map_name =
+            map_file.map_or_else(|| format!("{:?}", self.scorer), |p| p.display().to_string());
+        write_all(
+            folder,
+            &image,
+            &result,
+            (&path.display().to_string(), &map_name),
+        )?;
+        Ok((result, times))
+    }
+}
+
+/// Waits until `tensor` is computed (reads one value), so that each stage
+/// is timed on its own on an asynchronous device.
+fn settle<const D: usize>(tensor: &Tensor<D>) -> Result<()> {
+    let first = tensor.clone().flatten::<1>(0, D - 1).slice([0..1]);
+    pollster::block_on(read_f32(first, "a stage's output"))?;
+    Ok(())
+}
+
+/// The output folder name of `file`: its stem, numbered when another input
+/// had the same stem.
+fn unique_name(file: &Path, used: &mut HashSet<String>) -> String {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "image".into());
+    let mut name = stem.clone();
+    let mut k = 2;
+    while !used.insert(name.clone()) {
+        name = format!("{stem}-{k}");
+        k += 1;
+    }
+    name
+}
+
+/// Per-stage times: the first image (it includes the device's warm-up:
+/// shader compilation on wgpu) and the mean of the others.
+fn print_summary(timings: &[ImageTimes]) {
+    let Some(first) = timings.first() else {
+        return;
+    };
+    let rest = &timings[1..];
+    let mean = |f: fn(&StageTimes) -> f64| {
+        rest.iter().map(|t| f(&t.seconds)).sum::<f64>() / rest.len().max(1) as f64
+    };
+    println!(
+        "stage         first image   mean of the other {}",
+        rest.len()
+    );
+    let stages: [(&str, fn(&StageTimes) -> f64); 4] = [
+        ("scorer", |t| t.scorer),
+        ("generator", |t| t.generator),
+        ("SAM encoder", |t| t.sam_encoder),
+        ("SAM decoder", |t| t.sam_decoder),
+    ];
+    for (name, f) in stages {
+        println!(
+            "{name:<13} {:>9.3} s   {:>9.3} s",
+            f(&first.seconds),
+            mean(f)
+        );
+    }
+}

@@ -1,0 +1,183 @@
+//! The files `s2m segment` writes for one image (issue #5): `mask.png`
+//! (0/255), the confidence map as `confidence.png` (16-bit, confidence x
+//! 65535) and `confidence.npy` (float32), `boxes.json`, and `overlay.png`:
+//! the image, the mask in translucent red, each box outlined with its score.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use font8x8::UnicodeFonts;
+use image::{GrayImage, ImageBuffer, Luma, Rgb, RgbImage as RgbBuffer};
+use npyz::WriterBuilder;
+use s2m_core::pipeline::Segmentation;
+use serde::Serialize;
+
+use crate::image_input::RgbImage;
+
+const MASK_COLOUR: [f32; 3] = [255.0, 30.0, 30.0];
+const MASK_OPACITY: f32 = 0.45;
+const BOX_COLOUR: [u8; 3] = [255, 220, 0];
+/// Pixels per font pixel of the score labels (8x8 glyphs).
+const LABEL_SCALE: usize = 2;
+
+/// `boxes.json`.
+#[derive(Serialize)]
+pub struct BoxesJson<'a> {
+    pub image: &'a str,
+    pub score_map: &'a str,
+    pub height: usize,
+    pub width: usize,
+    pub detections: Vec<BoxJson>,
+}
+
+#[derive(Serialize)]
+pub struct BoxJson {
+    /// x0, y0, x1, y1 in image pixels.
+    #[serde(rename = "box")]
+    pub bbox: [f32; 4],
+    pub score: f32,
+}
+
+/// Writes every output of `result` for `image` into `folder`.
+pub fn write_all(
+    folder: &Path,
+    image: &RgbImage,
+    result: &Segmentation,
+    names: (&str, &str),
+) -> Result<()> {
+    std::fs::create_dir_all(folder)
+        .with_context(|| format!("cannot create {}", folder.display()))?;
+    let (w, h) = (result.width as u32, result.height as u32);
+    let save = |name: &str, write: &dyn Fn(&Path) -> Result<()>| {
+        let path = folder.join(name);
+        write(&path).with_context(|| format!("cannot write {}", path.display()))
+    };
+    save("mask.png", &|p| {
+        let mask = result
+            .mask()
+            .iter()
+            .map(|&m| if m { 255 } else { 0 })
+            .collect();
+        Ok(GrayImage::from_raw(w, h, mask)
+            .context("mask size")?
+            .save(p)?)
+    })?;
+    save("confidence.png", &|p| {
+        let levels = result
+            .confidence
+            .iter()
+            .map(|&c| (c.clamp(0.0, 1.0) * 65535.0).round() as u16)
+            .collect();
+        let png: ImageBuffer<Luma<u16>, Vec<u16>> =
+            ImageBuffer::from_raw(w, h, levels).context("confidence size")?;
+        Ok(png.save(p)?)
+    })?;
+    save("confidence.npy", &|p| {
+        let file = std::io::BufWriter::new(std::fs::File::create(p)?);
+        let mut writer = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(&[h as u64, w as u64])
+            .writer(file)
+            .begin_nd()?;
+        writer.extend(result.confidence.iter().copied())?;
+        Ok(writer.finish()?)
+    })?;
+    save("boxes.json", &|p| {
+        let json = BoxesJson {
+            image: names.0,
+            score_map: names.1,
+            height: result.height,
+            width: result.width,
+            detections: result
+                .detections
+                .iter()
+                .map(|d| BoxJson {
+                    bbox: d.bbox,
+                    score: d.score,
+                })
+                .collect(),
+        };
+        Ok(std::fs::write(
+            p,
+            serde_json::to_string_pretty(&json)? + "\n",
+        )?)
+    })?;
+    save("overlay.png", &|p| Ok(overlay(image, result)?.save(p)?))
+}
+
+/// The image with the mask blended in and the boxes drawn with scores.
+pub fn overlay(image: &RgbImage, result: &Segmentation) -> Result<RgbBuffer> {
+    let mut pixels = image.pixels.clone();
+    for (i, _) in result.mask().iter().enumerate().filter(|(_, m)| **m) {
+        for c in 0..3 {
+            let v = pixels[i * 3 + c] as f32;
+            pixels[i * 3 + c] = (v + (MASK_COLOUR[c] - v) * MASK_OPACITY).round() as u8;
+        }
+    }
+    let mut canvas = RgbBuffer::from_raw(image.width as u32, image.height as u32, pixels)
+        .context("overlay size")?;
+    for d in &result.detections {
+        draw_box(&mut canvas, d.bbox);
+        draw_label(&mut canvas, d.bbox, &format!("{:.2}", d.score));
+    }
+    Ok(canvas)
+}
+
+fn put(canvas: &mut RgbBuffer, x: i64, y: i64, colour: [u8; 3]) {
+    if x >= 0 && y >= 0 && (x as u32) < canvas.width() && (y as u32) < canvas.height() {
+        canvas.put_pixel(x as u32, y as u32, Rgb(colour));
+    }
+}
+
+/// A 2-pixel outline of `bbox` (x0, y0, x1, y1).
+fn draw_box(canvas: &mut RgbBuffer, bbox: [f32; 4]) {
+    let [x0, y0, x1, y1] = bbox.map(|v| v.round() as i64);
+    for t in 0..2 {
+        for x in x0..=x1 {
+            put(canvas, x, y0 + t, BOX_COLOUR);
+            put(canvas, x, y1 - t, BOX_COLOUR);
+        }
+        for y in y0..=y1 {
+            put(canvas, x0 + t, y, BOX_COLOUR);
+            put(canvas, x1 - t, y, BOX_COLOUR);
+        }
+    }
+}
+
+/// `text` in black on the box colour, above the box's top-left corner
+/// (inside it when the box touches the top of the image).
+fn draw_label(canvas: &mut RgbBuffer, bbox: [f32; 4], text: &str) {
+    let glyph = 8 * LABEL_SCALE as i64;
+    let x0 = bbox[0].round() as i64;
+    let top = bbox[1].round() as i64 - glyph - 2;
+    let y0 = if top >= 0 {
+        top
+    } else {
+        bbox[1].round() as i64 + 2
+    };
+    let width = glyph * text.chars().count() as i64 + 2;
+    for y in y0 - 1..y0 + glyph + 1 {
+        for x in x0..x0 + width {
+            put(canvas, x, y, BOX_COLOUR);
+        }
+    }
+    for (k, ch) in text.chars().enumerate() {
+        let Some(rows) = font8x8::BASIC_FONTS.get(ch) else {
+            continue;
+        };
+        for (row, bits) in rows.iter().enumerate() {
+            for col in 0..8 {
+                if bits & (1 << col) == 0 {
+                    continue;
+                }
+                for sy in 0..LABEL_SCALE {
+                    for sx in 0..LABEL_SCALE {
+                        let x = x0 + 1 + k as i64 * glyph + (col * LABEL_SCALE + sx) as i64;
+                        let y = y0 + (row * LABEL_SCALE + sy) as i64;
+                        put(canvas, x, y, [0, 0, 0]);
+                    }
+                }
+            }
+        }
+    }
+}
