@@ -1,7 +1,7 @@
 //! `s2m train-generator`: trains the prompt generator on synthesised
 //! energy-score maps (issue #4) with a progress bar (losses, maps per second), validates
 //! on held-out maps, and writes the weights (`generator.safetensors`, the
-//! format `s2m detect` reads) and the validation figures
+//! format `s2m detect` reads, and its f16 copy `generator.f16.safetensors`) and the validation figures
 //! (`validation.json`) to the output folder.
 
 use std::path::PathBuf;
@@ -16,6 +16,7 @@ use s2m_train::synthesis::{SynthesisConfig, ValueRangeConfig};
 use s2m_train::training::checkpoint::{generator_bytes, resume};
 use s2m_train::training::config::small_generator_config;
 use s2m_train::training::{SyntheticRun, TrainingConfig, ValidationMetrics};
+use s2m_weights::convert::f16_copy;
 use serde::{Deserialize, Serialize};
 
 /// Iterations between progress lines when there is no terminal to draw on.
@@ -173,12 +174,17 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
             empty_maps_without_boxes: metrics.empty_maps_without_boxes,
             ap50: metrics.ap50,
         });
-        let weights = args.out.join("generator.safetensors");
-        std::fs::write(
-            &weights,
-            generator_bytes(detector, iteration).map_err(anyhow::Error::msg)?,
-        )
-        .with_context(|| format!("cannot write {}", weights.display()))?;
+        // f32 to resume from, f16 to ship (same metadata).
+        let bytes = generator_bytes(detector, iteration).map_err(anyhow::Error::msg)?;
+        let f16 = f16_copy(&bytes, "generator.safetensors")?;
+        for (name, bytes) in [
+            ("generator.safetensors", bytes),
+            ("generator.f16.safetensors", f16),
+        ] {
+            let path = args.out.join(name);
+            std::fs::write(&path, bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
         let json = serde_json::to_string_pretty(&log)?;
         std::fs::write(args.out.join("validation.json"), json + "\n")?;
         Ok(metrics)

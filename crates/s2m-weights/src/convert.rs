@@ -19,6 +19,48 @@ pub fn to_safetensors_bytes(
     tensors: &[NamedTensor],
     dtype: StorageDType,
 ) -> Result<Vec<u8>, WeightsError> {
+    to_safetensors_bytes_with_metadata(tensors, dtype, None)
+}
+
+/// The f16 copy of the f32 safetensors file `bytes` (named `file` in
+/// messages), its metadata kept (a trained generator's input normalisation
+/// and anchors live there): half the download for the browser.
+pub fn f16_copy(bytes: &[u8], file: &str) -> Result<Vec<u8>, WeightsError> {
+    let unreadable = |e: safetensors::SafeTensorError| WeightsError::Safetensors {
+        file: file.to_owned(),
+        message: e.to_string(),
+    };
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(unreadable)?;
+    let st = safetensors::SafeTensors::deserialize(bytes).map_err(unreadable)?;
+    let mut tensors = Vec::new();
+    for (name, view) in st.tensors() {
+        if view.dtype() != Dtype::F32 {
+            return Err(WeightsError::Tensor {
+                file: file.to_owned(),
+                tensor: name,
+                message: format!("expected f32, found {:?}", view.dtype()),
+            });
+        }
+        let data = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        tensors.push(NamedTensor {
+            name,
+            shape: view.shape().to_vec(),
+            data,
+        });
+    }
+    tensors.sort_by(|a, b| a.name.cmp(&b.name));
+    to_safetensors_bytes_with_metadata(&tensors, StorageDType::F16, header.metadata().clone())
+}
+
+fn to_safetensors_bytes_with_metadata(
+    tensors: &[NamedTensor],
+    dtype: StorageDType,
+    metadata: Option<std::collections::HashMap<String, String>>,
+) -> Result<Vec<u8>, WeightsError> {
     let buffers: Vec<Vec<u8>> = tensors
         .iter()
         .map(|t| match dtype {
@@ -47,7 +89,7 @@ pub fn to_safetensors_bytes(
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    safetensors::serialize(views, None).map_err(|e| WeightsError::Safetensors {
+    safetensors::serialize(views, metadata).map_err(|e| WeightsError::Safetensors {
         file: "(conversion)".into(),
         message: e.to_string(),
     })
@@ -114,6 +156,32 @@ pub fn convert_checkpoint(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_f16_copy_keeps_the_metadata_and_refuses_non_f32_tensors() {
+        let tensors = vec![NamedTensor {
+            name: "w".into(),
+            shape: vec![3],
+            data: vec![0.5, -1.0, 2.0],
+        }];
+        let metadata = std::collections::HashMap::from([("s2m.key".to_owned(), "1,2".to_owned())]);
+        let f32_bytes =
+            to_safetensors_bytes_with_metadata(&tensors, StorageDType::F32, Some(metadata.clone()))
+                .unwrap();
+        let copy = f16_copy(&f32_bytes, "g.safetensors").unwrap();
+        let (_, header) = safetensors::SafeTensors::read_metadata(&copy).unwrap();
+        assert_eq!(header.metadata().as_ref(), Some(&metadata));
+        let st = safetensors::SafeTensors::deserialize(&copy).unwrap();
+        let w = st.tensor("w").unwrap();
+        assert_eq!(w.dtype(), Dtype::F16);
+        assert_eq!(w.data().len(), 6);
+        let f16_bytes = to_safetensors_bytes(&tensors, StorageDType::F16).unwrap();
+        assert!(matches!(
+            f16_copy(&f16_bytes, "h.safetensors"),
+            Err(WeightsError::Tensor { .. })
+        ));
+        assert!(f16_copy(b"garbage", "x").is_err());
+    }
 
     #[test]
     fn f16_files_halve_the_payload_and_read_back() {
