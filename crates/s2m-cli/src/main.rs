@@ -8,10 +8,12 @@ mod detect_command;
 mod image_input;
 mod input_files;
 mod model_loading;
+mod npy_file;
 mod sam_command;
 mod score_source;
 mod segment_command;
 mod segment_outputs;
+mod synthesize_command;
 mod train_generator_command;
 mod weights_command;
 mod weights_file;
@@ -46,6 +48,8 @@ enum Command {
     Segment(segment_command::SegmentArgs),
     /// Prompt generator: boxes around the anomalies of a score map, as JSON.
     Detect(detect_command::DetectArgs),
+    /// Synthetic scenes: road pictures with pasted objects and their score maps.
+    Synthesize(synthesize_command::SynthesizeArgs),
     /// Train the prompt generator on synthesised score maps.
     TrainGenerator(train_generator_command::TrainGeneratorArgs),
     /// Time the models.
@@ -76,6 +80,7 @@ fn main() -> ExitCode {
         Command::Sam(args) => sam_command::run(&args),
         Command::Segment(args) => segment_command::run(&args),
         Command::Detect(args) => detect_command::run(&args),
+        Command::Synthesize(args) => synthesize_command::run(&args),
         Command::TrainGenerator(args) => train_generator_command::run(&args),
         Command::Bench { target } => bench::run(target),
     };

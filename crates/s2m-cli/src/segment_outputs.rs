@@ -8,11 +8,11 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use font8x8::UnicodeFonts;
 use image::{GrayImage, ImageBuffer, Luma, Rgb, RgbImage as RgbBuffer};
-use npyz::WriterBuilder;
 use s2m_core::pipeline::Segmentation;
 use serde::Serialize;
 
 use crate::image_input::RgbImage;
+use crate::npy_file::write_f32;
 
 const MASK_COLOUR: [f32; 3] = [255.0, 30.0, 30.0];
 const MASK_OPACITY: f32 = 0.45;
@@ -73,14 +73,7 @@ pub fn write_all(
         Ok(png.save(p)?)
     })?;
     save("confidence.npy", &|p| {
-        let file = std::io::BufWriter::new(std::fs::File::create(p)?);
-        let mut writer = npyz::WriteOptions::new()
-            .default_dtype()
-            .shape(&[h as u64, w as u64])
-            .writer(file)
-            .begin_nd()?;
-        writer.extend(result.confidence.iter().copied())?;
-        Ok(writer.finish()?)
+        write_f32(p, result.height, result.width, &result.confidence)
     })?;
     save("boxes.json", &|p| {
         let json = BoxesJson {

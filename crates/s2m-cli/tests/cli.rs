@@ -222,3 +222,34 @@ fn a_missing_gpu_adapter_is_a_message() {
         assert_fails_with(&output, "no usable GPU adapter for the wgpu backend");
     }
 }
+
+#[test]
+fn synthesize_writes_pictures_maps_and_boxes_that_segment_reads() {
+    let out = temp_dir("synthesize");
+    let output = s2m(&[
+        "synthesize",
+        "--out",
+        out.to_str().unwrap(),
+        "--count",
+        "3",
+        "--height",
+        "64",
+        "--width",
+        "96",
+        "--min-object-size",
+        "12",
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    for k in 0..3 {
+        let stem = out.join(format!("scene-{k:03}"));
+        let picture = image::open(stem.with_extension("png")).unwrap().to_rgb8();
+        assert_eq!(picture.dimensions(), (96, 64));
+        let bytes = std::fs::read(stem.with_extension("npy")).unwrap();
+        let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+        assert_eq!(npy.shape(), &[64, 96]);
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(stem.with_extension("json")).unwrap()).unwrap();
+        assert!(json["boxes"].is_array());
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+}
