@@ -42,10 +42,9 @@ fn example(seed: u64, h: usize, w: usize) -> TrainingExample {
     }
 }
 
-#[test]
-fn the_loss_falls_over_a_few_iterations() {
-    let device = Device::flex().autodiff();
-    let config = DetectorConfig {
+/// A small detector for tiny maps.
+fn tiny_config() -> DetectorConfig {
+    DetectorConfig {
         backbone: BackboneConfig {
             depth: ResNetDepth::R18,
             stem_out_channels: 8,
@@ -60,14 +59,23 @@ fn the_loss_falls_over_a_few_iterations() {
         rpn_pre_nms_top_k: 200,
         rpn_post_nms_top_k: 100,
         ..DetectorConfig::default()
-    };
-    let training = TrainingConfig {
+    }
+}
+
+fn tiny_training() -> TrainingConfig {
+    TrainingConfig {
         rpn_anchors_per_image: 64,
         rois_per_image: 64,
         images_per_batch: 2,
         ..TrainingConfig::default()
-    };
-    let mut detector = Detector::new(config, &device);
+    }
+}
+
+#[test]
+fn the_loss_falls_over_a_few_iterations() {
+    let device = Device::flex().autodiff();
+    let training = tiny_training();
+    let mut detector = Detector::new(tiny_config(), &device);
     let mut optimizer = SgdConfig::new()
         .with_momentum(Some(MomentumConfig::new().with_dampening(0.0)))
         .init();
@@ -156,4 +164,48 @@ fn a_checkpoint_resumes_training() {
         .val()
         .into_data();
     assert_ne!(before, after, "the resumed generator did not train");
+}
+
+/// Training runs on wgpu too: from the same initial weights and the same
+/// sampling, the first step's losses match the CPU's.
+#[test]
+fn a_training_step_on_wgpu_matches_the_cpu() {
+    use burn::module::Module;
+    use s2m_core::device::{Backend, open_device};
+
+    let wgpu = match open_device(Backend::Wgpu) {
+        Ok(device) => device.autodiff(),
+        Err(e) if std::env::var_os("S2M_REQUIRE_WGPU").is_some() => panic!("{e}"),
+        Err(e) => {
+            eprintln!("skipping: {e}");
+            return;
+        }
+    };
+    let cpu = Device::flex().autodiff();
+    let initial = Detector::new(tiny_config(), &cpu);
+    let batch: Vec<TrainingExample> = (0..2).map(|s| example(s, 64, 96)).collect();
+    let step = |detector: Detector| {
+        let mut optimizer = SgdConfig::new().init();
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        train_step(
+            detector,
+            &mut optimizer,
+            &batch,
+            0.01,
+            &tiny_training(),
+            &mut rng,
+        )
+        .unwrap()
+        .1
+    };
+    let on_cpu = step(initial.clone());
+    let on_wgpu = step(initial.to_device(&wgpu));
+    eprintln!("cpu {on_cpu:?}\nwgpu {on_wgpu:?}");
+    let close = |a: f32, b: f32| (a - b).abs() <= 1e-3 * a.abs().max(1.0);
+    assert!(
+        close(on_cpu.total(), on_wgpu.total()),
+        "{on_cpu:?} vs {on_wgpu:?}"
+    );
+    assert!(close(on_cpu.rpn_objectness, on_wgpu.rpn_objectness));
+    assert!(close(on_cpu.roi_class, on_wgpu.roi_class));
 }
