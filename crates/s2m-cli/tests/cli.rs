@@ -3,16 +3,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{assert_fails_with, fixture, repo_root, temp_dir};
-
-fn weights_dir() -> PathBuf {
-    std::env::var_os("S2M_WEIGHTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("weights"))
-}
+use common::{assert_fails_with, fixture, temp_dir, weights_dir};
 
 fn s2m(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_s2m"))

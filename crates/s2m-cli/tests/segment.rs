@@ -9,16 +9,9 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
-use common::{assert_fails_with, fixture, le_bytes, npy, reference, repo_root, temp_dir};
-
-fn weights_dir() -> PathBuf {
-    std::env::var_os("S2M_WEIGHTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("weights"))
-}
+use common::{assert_fails_with, fixture, le_bytes, npy, reference, temp_dir, weights_dir};
 
 /// A road-grey frame with a bright square: something for SAM to segment.
 fn frame(width: u32, height: u32) -> image::RgbImage {

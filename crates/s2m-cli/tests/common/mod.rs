@@ -10,6 +10,13 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Directory of the converted weights (`cargo xtask weights` fills it).
+pub fn weights_dir() -> PathBuf {
+    std::env::var_os("S2M_WEIGHTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("weights"))
+}
+
 pub fn fixture(name: &str) -> PathBuf {
     repo_root().join("tests/fixtures").join(name)
 }
