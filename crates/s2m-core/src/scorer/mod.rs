@@ -15,6 +15,7 @@ pub mod config;
 pub mod deeplab_wrn38;
 pub mod input;
 pub mod layers;
+pub mod novelty;
 pub mod score;
 pub mod wider_resnet;
 
