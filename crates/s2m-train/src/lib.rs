@@ -2,8 +2,10 @@
 //! "Training the prompt generator"): score-map synthesis for training
 //! without datasets, the detector's training with burn's autodiff, and
 //! synthetic scenes (pictures with pasted objects) for end-to-end tests.
-//! Outlier exposure on real datasets follows (issue #4).
+//! Outlier exposure on real datasets (issue #4): Cityscapes images with
+//! COCO objects pasted in, scored once by a frozen scorer.
 
+pub mod outlier_exposure;
 pub mod scene;
 pub mod synthesis;
 pub mod training;
