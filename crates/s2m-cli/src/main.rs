@@ -8,6 +8,7 @@ mod detect_command;
 mod image_input;
 mod input_files;
 mod model_loading;
+mod novelty_reference;
 mod npy_file;
 mod sam_command;
 mod score_source;

@@ -1,5 +1,6 @@
 //! Where `s2m segment` gets each image's anomaly score map (issue #5): a
-//! score-map file next to the image, or the RPL or PEBAL network.
+//! score-map file next to the image, the RPL or PEBAL network, or the
+//! feature-novelty scorer on SAM's embedding.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -26,6 +27,8 @@ pub enum ScorerChoice {
     Rpl(PathBuf),
     /// `pebal=WEIGHTS`
     Pebal(PathBuf),
+    /// `novelty`
+    Novelty,
 }
 
 impl FromStr for ScorerChoice {
@@ -34,10 +37,11 @@ impl FromStr for ScorerChoice {
     fn from_str(text: &str) -> Result<Self, String> {
         match text.split_once('=') {
             None if text == "file" => Ok(Self::File),
+            None if text == "novelty" => Ok(Self::Novelty),
             Some(("rpl", path)) if !path.is_empty() => Ok(Self::Rpl(path.into())),
             Some(("pebal", path)) if !path.is_empty() => Ok(Self::Pebal(path.into())),
             _ => Err(format!(
-                "`{text}`: expected file, rpl=WEIGHTS or pebal=WEIGHTS"
+                "`{text}`: expected file, novelty, rpl=WEIGHTS or pebal=WEIGHTS"
             )),
         }
     }
@@ -48,7 +52,7 @@ pub fn load_network(choice: &ScorerChoice, device: &Device) -> Result<Option<Dee
     let (path, rpl) = match choice {
         ScorerChoice::Rpl(path) => (path, true),
         ScorerChoice::Pebal(path) => (path, false),
-        ScorerChoice::File => return Ok(None),
+        ScorerChoice::File | ScorerChoice::Novelty => return Ok(None),
     };
     let network = load_scorer_file(path, device)?;
     let has_rpl_block = network.config.residual_channels.is_some();
@@ -113,6 +117,7 @@ mod tests {
     #[test]
     fn scorer_choices_parse() {
         assert_eq!("file".parse(), Ok(ScorerChoice::File));
+        assert_eq!("novelty".parse(), Ok(ScorerChoice::Novelty));
         assert_eq!(
             "rpl=w/rpl.pth".parse(),
             Ok(ScorerChoice::Rpl("w/rpl.pth".into()))

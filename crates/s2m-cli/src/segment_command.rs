@@ -1,5 +1,5 @@
 //! `s2m segment IMG...`: the whole S2M pipeline on images (issue #5):
-//! score map (a file, RPL or PEBAL) -> prompt-generator
+//! score map (a file, RPL or PEBAL, or feature novelty on SAM's embedding) -> prompt-generator
 //! boxes -> SAM masks -> per image `mask.png`, `confidence.png` / `.npy`,
 //! `boxes.json` and `overlay.png` in `OUT/<image stem>/`.
 //!
@@ -20,12 +20,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 use s2m_core::pipeline::{Pipeline, PipelineConfig, Segmentation};
 use s2m_core::readback::read_f32;
 use s2m_core::scorer::DeepWv3Plus;
+use s2m_core::scorer::novelty::{NoveltyConfig, ReferenceBank, novelty_map};
 use serde::Serialize;
 
 use crate::ModelArgs;
 use crate::image_input::read_rgb;
 use crate::input_files::expand;
 use crate::model_loading::load_model;
+use crate::novelty_reference::{NoveltyReference, TimedEmbedding};
 use crate::score_source::{
     ScorerChoice, load_network, network_score_map, read_score_map, score_map_file,
 };
@@ -40,7 +42,11 @@ pub struct SegmentArgs {
     pub images: Vec<PathBuf>,
     /// Where score maps come from: `file` (`<stem>.npy|.npz|.pfm|.tif|.tiff`
     /// or `<stem>.score.png` next to each image, or in --score-maps),
-    /// `rpl=WEIGHTS` or `pebal=WEIGHTS` (energy score, blurred).
+    /// `rpl=WEIGHTS`, `pebal=WEIGHTS` (energy score, blurred), or `novelty`
+    /// (each image against the others, or against --normal frames; a lone
+    /// image against itself).
+    /// Novelty works without any scorer weights; see `s2m_core::scorer::novelty`
+    /// for where it works and where it does not.
     #[arg(long, default_value = "file")]
     pub scorer: ScorerChoice,
     /// The score map of a single image (instead of looking next to it).
@@ -49,6 +55,10 @@ pub struct SegmentArgs {
     /// Folder holding the score-map files of `--scorer file`.
     #[arg(long)]
     pub score_maps: Option<PathBuf>,
+    /// Frames known to be normal (files, folders, globs): the reference of
+    /// `--scorer novelty`.
+    #[arg(long, num_args = 1..)]
+    pub normal: Vec<PathBuf>,
     /// The prompt generator's weights (.safetensors or detectron2 .pth).
     #[arg(long, default_value = "weights/s2m_generator.f16.safetensors")]
     pub generator: PathBuf,
@@ -91,6 +101,7 @@ struct Segmenter {
     pipeline: Pipeline,
     network: Option<DeepWv3Plus>,
     scorer: ScorerChoice,
+    novelty: NoveltyConfig,
     device: Device,
 }
 
@@ -117,7 +128,28 @@ pub fn run(args: &SegmentArgs) -> Result<()> {
         },
         network: load_network(&args.scorer, &device)?,
         scorer: args.scorer.clone(),
+        novelty: NoveltyConfig::default(),
         device,
+    };
+    if !args.normal.is_empty() && args.scorer != ScorerChoice::Novelty {
+        bail!("--normal goes with --scorer novelty");
+    }
+    let mut novelty_reference = match args.scorer {
+        ScorerChoice::Novelty => {
+            let normal = if args.normal.is_empty() {
+                Vec::new()
+            } else {
+                expand(&args.normal)?
+            };
+            eprintln!("embedding the reference frames for the novelty scorer…");
+            Some(NoveltyReference::build(
+                &segmenter.pipeline,
+                &files,
+                &normal,
+                &segmenter.device,
+            )?)
+        }
+        _ => None,
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
@@ -130,8 +162,11 @@ pub fn run(args: &SegmentArgs) -> Result<()> {
     let mut used_names = HashSet::new();
     let mut timings = Vec::new();
     let mut failures = 0;
-    for file in &files {
+    for (index, file) in files.iter().enumerate() {
         progress.set_message(file.display().to_string());
+        let novelty = novelty_reference
+            .as_mut()
+            .map(|r| (r.take_embedding(index), r.bank_for(index)));
         let folder = args.out.join(unique_name(file, &mut used_names));
         let map_file = match (&args.score_map, &segmenter.scorer) {
             (Some(path), _) => Some(Ok(path.clone())),
@@ -140,7 +175,7 @@ pub fn run(args: &SegmentArgs) -> Result<()> {
         };
         let outcome = map_file
             .transpose()
-            .and_then(|map_file| segmenter.segment(file, map_file.as_deref(), &folder));
+            .and_then(|map_file| segmenter.segment(file, map_file.as_deref(), novelty, &folder));
         match outcome {
             Ok((result, seconds)) => timings.push(ImageTimes {
                 image: file.display().to_string(),
@@ -178,26 +213,43 @@ pub fn run(args: &SegmentArgs) -> Result<()> {
 
 impl Segmenter {
     /// Segments the image at `path` and writes its outputs into `folder`.
+    /// Segments the image at `path` and writes its outputs into `folder`;
+    /// `novelty` holds, for the novelty scorer, the image's embedding if
+    /// it was computed for the bank, and its bank.
     fn segment(
         &self,
         path: &Path,
         map_file: Option<&Path>,
+        novelty: Option<(Option<TimedEmbedding>, Option<ReferenceBank>)>,
         folder: &Path,
     ) -> Result<(Segmentation, StageTimes)> {
         let image = read_rgb(path)?;
         let (h, w) = (image.height, image.width);
         let mut times = StageTimes::default();
 
-        let start = Instant::now();
-        let embedded = self.pipeline.embed(image.to_tensor(&self.device))?;
-        settle(&embedded.embedding)?;
-        times.sam_encoder = start.elapsed().as_secs_f64();
+        let (kept, bank) = novelty.unzip();
+        let embedded = match kept.flatten() {
+            Some((embedded, seconds)) => {
+                times.sam_encoder = seconds;
+                embedded
+            }
+            None => {
+                let start = Instant::now();
+                let embedded = self.pipeline.embed(image.to_tensor(&self.device))?;
+                settle(&embedded.embedding)?;
+                times.sam_encoder = start.elapsed().as_secs_f64();
+                embedded
+            }
+        };
 
         let start = Instant::now();
-        let score_map = match (&self.network, map_file) {
-            (Some(network), _) => network_score_map(network, &image, &self.device),
-            (None, Some(map_file)) => read_score_map(map_file, &image, &self.device)?,
-            (None, None) => bail!("no score map for {}", path.display()),
+        let score_map = match (&self.network, map_file, &self.scorer) {
+            (Some(network), _, _) => network_score_map(network, &image, &self.device),
+            (None, Some(map_file), _) => read_score_map(map_file, &image, &self.device)?,
+            (None, None, ScorerChoice::Novelty) => {
+                novelty_map(&embedded, bank.flatten().as_ref(), &self.novelty)
+            }
+            (None, None, _) => bail!("no score map for {}", path.display()),
         };
         settle(&score_map)?;
         times.scorer = start.elapsed().as_secs_f64();
@@ -230,7 +282,7 @@ impl Segmenter {
 
 /// Waits until `tensor` is computed (reads one value), so that each stage
 /// is timed on its own on an asynchronous device.
-fn settle<const D: usize>(tensor: &Tensor<D>) -> Result<()> {
+pub fn settle<const D: usize>(tensor: &Tensor<D>) -> Result<()> {
     let first = tensor.clone().flatten::<1>(0, D - 1).slice([0..1]);
     pollster::block_on(read_f32(first, "a stage's output"))?;
     Ok(())

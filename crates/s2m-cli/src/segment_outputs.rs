@@ -17,8 +17,9 @@ use crate::npy_file::write_f32;
 const MASK_COLOUR: [f32; 3] = [255.0, 30.0, 30.0];
 const MASK_OPACITY: f32 = 0.45;
 const BOX_COLOUR: [u8; 3] = [255, 220, 0];
-/// Pixels per font pixel of the score labels (8x8 glyphs).
-const LABEL_SCALE: usize = 2;
+/// Image width per pixel of font scale of the score labels (8x8 glyphs
+/// at scale 1 below 1280 px, 2 up to 1920, ...).
+const LABEL_SCALE_WIDTH: usize = 640;
 
 /// `boxes.json`.
 #[derive(Serialize)]
@@ -111,7 +112,8 @@ pub fn overlay(image: &RgbImage, result: &Segmentation) -> Result<RgbBuffer> {
         .context("overlay size")?;
     for d in &result.detections {
         draw_box(&mut canvas, d.bbox);
-        draw_label(&mut canvas, d.bbox, &format!("{:.2}", d.score));
+        let scale = (image.width / LABEL_SCALE_WIDTH).max(1);
+        draw_label(&mut canvas, d.bbox, &format!("{:.2}", d.score), scale);
     }
     Ok(canvas)
 }
@@ -139,8 +141,8 @@ fn draw_box(canvas: &mut RgbBuffer, bbox: [f32; 4]) {
 
 /// `text` in black on the box colour, above the box's top-left corner
 /// (inside it when the box touches the top of the image).
-fn draw_label(canvas: &mut RgbBuffer, bbox: [f32; 4], text: &str) {
-    let glyph = 8 * LABEL_SCALE as i64;
+fn draw_label(canvas: &mut RgbBuffer, bbox: [f32; 4], text: &str, scale: usize) {
+    let glyph = 8 * scale as i64;
     let x0 = bbox[0].round() as i64;
     let top = bbox[1].round() as i64 - glyph - 2;
     let y0 = if top >= 0 {
@@ -163,10 +165,10 @@ fn draw_label(canvas: &mut RgbBuffer, bbox: [f32; 4], text: &str) {
                 if bits & (1 << col) == 0 {
                     continue;
                 }
-                for sy in 0..LABEL_SCALE {
-                    for sx in 0..LABEL_SCALE {
-                        let x = x0 + 1 + k as i64 * glyph + (col * LABEL_SCALE + sx) as i64;
-                        let y = y0 + (row * LABEL_SCALE + sy) as i64;
+                for sy in 0..scale {
+                    for sx in 0..scale {
+                        let x = x0 + 1 + k as i64 * glyph + (col * scale + sx) as i64;
+                        let y = y0 + (row * scale + sy) as i64;
                         put(canvas, x, y, [0, 0, 0]);
                     }
                 }

@@ -149,3 +149,46 @@ fn bad_arguments_are_messages() {
     );
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+#[test]
+fn novelty_needs_no_score_maps_and_normal_frames_go_with_it() {
+    let dir = temp_dir("segment-novelty-in");
+    let out = temp_dir("segment-novelty-out");
+    for k in 0..3 {
+        frame(192, 128).save(dir.join(format!("f{k}.png"))).unwrap();
+    }
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_s2m"))
+            .arg("segment")
+            .arg(&dir)
+            .args(extra)
+            .arg("--generator")
+            .arg(fixture("detector_r50_tiny.pth"))
+            .arg("--weights-dir")
+            .arg(weights_dir())
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let output = run(&["--scorer", "novelty"]);
+    assert!(output.status.success(), "{output:?}");
+    for k in 0..3 {
+        for file in ["mask.png", "confidence.npy", "boxes.json", "overlay.png"] {
+            assert!(
+                out.join(format!("f{k}")).join(file).is_file(),
+                "f{k}/{file}"
+            );
+        }
+    }
+    let normal = dir.join("f0.png");
+    let normal = normal.to_str().unwrap();
+    let output = run(&["--scorer", "novelty", "--normal", normal]);
+    assert!(output.status.success(), "{output:?}");
+    assert_fails_with(
+        &run(&["--normal", normal]),
+        "--normal goes with --scorer novelty",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&out).unwrap();
+}
