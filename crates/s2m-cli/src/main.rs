@@ -10,12 +10,14 @@ mod input_files;
 mod model_loading;
 mod novelty_reference;
 mod npy_file;
+mod outlier_exposure_command;
 mod sam_command;
 mod score_source;
 mod segment_command;
 mod segment_outputs;
 mod synthesize_command;
 mod train_generator_command;
+mod training_maps;
 mod weights_command;
 mod weights_file;
 
@@ -51,7 +53,9 @@ enum Command {
     Detect(detect_command::DetectArgs),
     /// Synthetic scenes: road pictures with pasted objects and their score maps.
     Synthesize(synthesize_command::SynthesizeArgs),
-    /// Train the prompt generator on synthesised score maps.
+    /// Outlier exposure: paste objects into Cityscapes, score and cache the maps.
+    OutlierExposure(outlier_exposure_command::OutlierExposureArgs),
+    /// Train the prompt generator on synthesised or cached outlier-exposure maps.
     TrainGenerator(train_generator_command::TrainGeneratorArgs),
     /// Time the models.
     Bench {
@@ -82,6 +86,7 @@ fn main() -> ExitCode {
         Command::Segment(args) => segment_command::run(&args),
         Command::Detect(args) => detect_command::run(&args),
         Command::Synthesize(args) => synthesize_command::run(&args),
+        Command::OutlierExposure(args) => outlier_exposure_command::run(&args),
         Command::TrainGenerator(args) => train_generator_command::run(&args),
         Command::Bench { target } => bench::run(target),
     };

@@ -1,7 +1,9 @@
 //! `s2m train-generator`: trains the prompt generator on synthesised
-//! energy-score maps (issue #4) with a progress bar (losses, maps per second), validates
-//! on held-out maps, and writes the weights (`generator.safetensors`, the
-//! format `s2m detect` reads, and its f16 copy `generator.f16.safetensors`) and the validation figures
+//! energy-score maps, or on the outlier-exposure maps `s2m
+//! outlier-exposure` cached (`--oe-cache`; issue #4), with a progress bar
+//! (losses, maps per second), validates on held-out maps, and writes the
+//! weights (`generator.safetensors`, the format `s2m detect` reads, and
+//! its f16 copy `generator.f16.safetensors`) and the validation figures
 //! (`validation.json`) to the output folder.
 
 use std::path::PathBuf;
@@ -14,10 +16,11 @@ use s2m_core::detector::Detector;
 use s2m_core::device::{Backend, open_device};
 use s2m_train::synthesis::{SynthesisConfig, ValueRangeConfig};
 use s2m_train::training::checkpoint::{generator_bytes, resume};
-use s2m_train::training::config::small_generator_config;
-use s2m_train::training::{SyntheticRun, TrainingConfig, ValidationMetrics};
+use s2m_train::training::{TrainingConfig, ValidationMetrics};
 use s2m_weights::convert::f16_copy;
 use serde::{Deserialize, Serialize};
+
+use crate::training_maps::TrainingMaps;
 
 /// Iterations between progress lines when there is no terminal to draw on.
 const LOG_EVERY: usize = 10;
@@ -42,6 +45,13 @@ pub struct TrainGeneratorArgs {
     /// Iterations after which the learning rate drops tenfold, comma separated.
     #[arg(long, value_delimiter = ',')]
     pub decay_at: Vec<usize>,
+    /// Train on the outlier-exposure maps in this folder (the
+    /// `<cache>/<scorer>-<key>` folder `s2m outlier-exposure` names)
+    /// instead of synthesised maps: shuffled epochs over all but the last
+    /// --validation-maps maps, which validate; the generator's input is
+    /// normalised by the maps' mean and standard deviation.
+    #[arg(long)]
+    pub oe_cache: Option<PathBuf>,
     /// Height of the synthesised maps.
     #[arg(long, default_value_t = 256)]
     pub height: usize,
@@ -51,7 +61,8 @@ pub struct TrainGeneratorArgs {
     /// Validate (and save) every this many iterations, and at the end.
     #[arg(long, default_value_t = 500)]
     pub validate_every: usize,
-    /// Held-out maps per validation.
+    /// Held-out maps per validation (with --oe-cache: the last maps of the
+    /// cache).
     #[arg(long, default_value_t = 100)]
     pub validation_maps: usize,
     /// Where training runs: cpu or wgpu.
@@ -61,7 +72,7 @@ pub struct TrainGeneratorArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Shorter sides each training map is resized to (one drawn per map),
-    /// comma separated; none keeps the synthesised size.
+    /// comma separated; none keeps the maps' size.
     #[arg(long, value_delimiter = ',')]
     pub min_sizes: Vec<usize>,
     /// The longer side's limit after resizing.
@@ -95,48 +106,60 @@ struct ValidationEntry {
 }
 
 pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
+    let training = TrainingConfig {
+        images_per_batch: args.batch,
+        base_learning_rate: args.learning_rate,
+        warmup_iterations: args.warmup,
+        decay_steps: args.decay_at.clone(),
+        max_iterations: args.iterations,
+        min_sizes: args.min_sizes.clone(),
+        max_size: args.max_size,
+        ..TrainingConfig::default()
+    };
+    let run = match &args.oe_cache {
+        Some(dir) => TrainingMaps::cached(dir, training, args.seed, args.validation_maps)?,
+        // Energy-score maps only: the generator's input normalisation
+        // (`small_generator_config`) is that of an energy scorer.
+        None => TrainingMaps::synthetic(
+            training,
+            SynthesisConfig {
+                height: args.height,
+                width: args.width,
+                value_range: ValueRangeConfig {
+                    energy_probability: 1.0,
+                    ..ValueRangeConfig::default()
+                },
+                ..SynthesisConfig::default()
+            },
+            args.seed,
+            args.validation_maps,
+        ),
+    };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let device = open_device(args.backend)?.autodiff();
-    let run = SyntheticRun {
-        detector: small_generator_config(),
-        training: TrainingConfig {
-            images_per_batch: args.batch,
-            base_learning_rate: args.learning_rate,
-            warmup_iterations: args.warmup,
-            decay_steps: args.decay_at.clone(),
-            max_iterations: args.iterations,
-            min_sizes: args.min_sizes.clone(),
-            max_size: args.max_size,
-            ..TrainingConfig::default()
-        },
-        // Energy-score maps only: the generator's input normalisation
-        // (`small_generator_config`) is that of an energy scorer.
-        synthesis: SynthesisConfig {
-            height: args.height,
-            width: args.width,
-            value_range: ValueRangeConfig {
-                energy_probability: 1.0,
-                ..ValueRangeConfig::default()
-            },
-            ..SynthesisConfig::default()
-        },
-        seed: args.seed,
-    };
+    if let Some(maps) = run.training_maps() {
+        println!(
+            "training on {maps} cached maps ({:.1} epochs), validating on {} held out",
+            (args.iterations * args.batch) as f64 / maps as f64,
+            args.validation_maps
+        );
+    }
     let (detector, start_iteration) = match &args.resume {
         Some(path) => {
             let bytes =
                 std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
             let (detector, iterations) = resume(bytes, &path.display().to_string(), &device)?;
-            if detector.config != run.detector {
+            if &detector.config != run.detector() {
                 anyhow::bail!(
-                    "{} is not a generator of the architecture train-generator trains",
+                    "{} is not a generator of the architecture and input normalisation \
+                     this run trains",
                     path.display()
                 );
             }
             (detector, iterations)
         }
-        None => (Detector::new(run.detector.clone(), &device), 0),
+        None => (Detector::new(run.detector().clone(), &device), 0),
     };
     let progress = ProgressBar::new(args.iterations as u64).with_style(
         ProgressStyle::with_template(
@@ -162,7 +185,7 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
     let start = Instant::now();
     let mut failure: Option<anyhow::Error> = None;
     let mut checkpoint = |iteration: usize, detector: &Detector| -> Result<ValidationMetrics> {
-        let metrics = run.validate(detector, args.validation_maps, &device)?;
+        let metrics = run.validate(detector, &device)?;
         log.validations.push(ValidationEntry {
             iteration,
             seconds: start.elapsed().as_secs_f64(),

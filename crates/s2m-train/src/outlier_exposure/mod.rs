@@ -18,7 +18,9 @@
 //! - `dataset.rs`: sample `i` of an OE set, reproducible from the seed;
 //! - `score_cache.rs`: score maps of the OE images, computed once per
 //!   scorer and cached on disk as `.npy`, turned into
-//!   [`TrainingExample`](crate::training::step::TrainingExample)s.
+//!   [`TrainingExample`](crate::training::step::TrainingExample)s, read
+//!   back for training by [`cached_examples`] (trained on by
+//!   [`ExampleRun`](crate::training::ExampleRun)).
 //!
 //! The reference is the OE code the paper's scorer and generator were
 //! trained with: RPL (`yyliu01/RPL`, `rpl_corocl.code/dataset/
@@ -46,7 +48,7 @@ pub use dataset::{ObjectSource, OeDataset};
 pub use folder::FolderObjects;
 pub use object::OeObject;
 pub use paste::{OeConfig, OeSample, compose, tight_box};
-pub use score_cache::{CachedScoring, network_scorer, scored_examples};
+pub use score_cache::{CachedScoring, cached_examples, network_scorer, scored_examples};
 
 use std::path::PathBuf;
 

@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::OeError;
+use super::cityscapes::read_dir_sorted;
 use super::dataset::OeDataset;
 use crate::training::step::TrainingExample;
 
@@ -110,15 +111,61 @@ where
             report.computed += 1;
             (values, label)
         };
-        examples.push(TrainingExample {
-            height: label.height,
-            width: label.width,
-            values,
-            boxes: label.label.into_iter().collect(),
-            classes: label.label.iter().map(|_| 0).collect(),
-        });
+        examples.push(example_of(values, &label));
     }
     Ok((examples, report))
+}
+
+/// The training examples of every map cached in `dir` (one
+/// `<scorer>-<key>` folder that [`scored_examples`] filled), in sample
+/// order; a folder without maps is an error that names the cache folders
+/// inside it, if any (the cache root instead of one of its folders).
+pub fn cached_examples(dir: &Path) -> Result<Vec<TrainingExample>, OeError> {
+    let mut samples = Vec::new();
+    let mut folders = Vec::new();
+    for path in read_dir_sorted(dir)? {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let index = name
+            .strip_prefix("sample_")
+            .and_then(|n| n.strip_suffix(".npy"))
+            .and_then(|n| n.parse::<usize>().ok());
+        match index {
+            Some(index) if path.is_file() => samples.push((index, path)),
+            _ if path.is_dir() => folders.push(name.to_owned()),
+            _ => {}
+        }
+    }
+    if samples.is_empty() {
+        let hint = if folders.is_empty() {
+            "run `s2m outlier-exposure` to fill it".to_owned()
+        } else {
+            format!("pass one of its folders: {}", folders.join(", "))
+        };
+        return Err(OeError::dataset(
+            dir,
+            format!("no cached OE maps (sample_<i>.npy); {hint}"),
+        ));
+    }
+    samples.sort();
+    samples
+        .into_iter()
+        .map(|(_, map_path)| {
+            let (values, label) = read_cached(&map_path, &map_path.with_extension("json"))?;
+            Ok(example_of(values, &label))
+        })
+        .collect()
+}
+
+/// values = the score map, boxes = the label box, classes = 0 (the OoD
+/// class); no box when the object vanished at its scale.
+fn example_of(values: Vec<f32>, label: &Label) -> TrainingExample {
+    TrainingExample {
+        height: label.height,
+        width: label.width,
+        values,
+        boxes: label.label.into_iter().collect(),
+        classes: label.label.iter().map(|_| 0).collect(),
+    }
 }
 
 /// `<scorer>-<key>`, the scorer's name reduced to file-name characters.
@@ -273,6 +320,7 @@ mod tests {
         assert_eq!(calls.get(), 0, "the second pass reads every map from disk");
         assert_eq!((report.computed, report.reused), (0, 3));
         assert_eq!(second, first);
+        assert_eq!(cached_examples(&report.dir).unwrap(), first);
 
         // Another seed or another scorer name: another folder, new maps.
         let reseeded = OeDataset::new(config(2), inliers, &objects).unwrap();
@@ -289,6 +337,31 @@ mod tests {
                 .unwrap()
                 .starts_with("red_v2-")
         );
+    }
+
+    #[test]
+    fn reading_a_folder_without_maps_says_what_to_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = cached_examples(dir.path()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("no cached OE maps (sample_<i>.npy); run `s2m outlier-exposure`"),
+            "{err}"
+        );
+        let objects = Squares(1);
+        let set = OeDataset::new(config(1), fixture(dir.path()), &objects).unwrap();
+        let cache = dir.path().join("cache");
+        let calls = Cell::new(0);
+        let (_, report) = scored_examples(&set, 0..1, &cache, "red", redness(&calls)).unwrap();
+        let err = cached_examples(&cache).unwrap_err();
+        let folder = report.dir.file_name().unwrap().to_str().unwrap();
+        assert!(
+            err.to_string()
+                .contains(&format!("pass one of its folders: {folder}")),
+            "{err}"
+        );
+        let err = cached_examples(&dir.path().join("missing")).unwrap_err();
+        assert!(err.to_string().contains("cannot read"), "{err}");
     }
 
     #[test]

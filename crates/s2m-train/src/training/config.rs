@@ -5,6 +5,8 @@
 
 use s2m_core::detector::{BackboneConfig, DetectorConfig};
 
+use super::step::TrainingExample;
+
 /// The generator we train and ship: detectron2's layout on a ResNet-18 of
 /// a quarter of the usual widths (stem and res2 16 channels, FPN 64, box
 /// head 256: 1.8 M parameters, 7.1 MB in f32), input normalised for
@@ -24,6 +26,28 @@ pub fn small_generator_config() -> DetectorConfig {
         anchor_sizes: [16.0, 32.0, 64.0, 128.0, 256.0],
         box_head_fc_dim: 256,
         ..DetectorConfig::default()
+    }
+}
+
+/// [`small_generator_config`] with its input normalised for the scores
+/// of `examples` (another scorer's maps than the energy maps it assumes):
+/// their mean and standard deviation over all pixels (1 when the maps are
+/// constant). They travel in the weights' metadata.
+pub fn small_generator_config_for(examples: &[TrainingExample]) -> DetectorConfig {
+    let (mut count, mut sum, mut squares) = (0usize, 0f64, 0f64);
+    for v in examples.iter().flat_map(|e| &e.values) {
+        count += 1;
+        sum += f64::from(*v);
+        squares += f64::from(*v) * f64::from(*v);
+    }
+    let mean = sum / count.max(1) as f64;
+    let std = (squares / count.max(1) as f64 - mean * mean)
+        .max(0.0)
+        .sqrt();
+    DetectorConfig {
+        pixel_mean: [mean as f32; 3],
+        pixel_std: [if std > 0.0 { std as f32 } else { 1.0 }; 3],
+        ..small_generator_config()
     }
 }
 
@@ -114,5 +138,28 @@ mod tests {
         assert!((config.learning_rate(500) - 0.01).abs() < 1e-12);
         assert!((config.learning_rate(1500) - 0.001).abs() < 1e-12);
         assert!((config.learning_rate(2500) - 0.0001).abs() < 1e-12);
+    }
+
+    #[test]
+    fn input_normalisation_follows_the_maps() {
+        let map = |values: Vec<f32>| TrainingExample {
+            height: 1,
+            width: values.len(),
+            values,
+            boxes: vec![],
+            classes: vec![],
+        };
+        let config = small_generator_config_for(&[map(vec![1.0, 3.0]), map(vec![1.0, 3.0])]);
+        assert_eq!((config.pixel_mean, config.pixel_std), ([2.0; 3], [1.0; 3]));
+        assert_eq!(
+            DetectorConfig {
+                pixel_mean: [-8.0; 3],
+                pixel_std: [5.0; 3],
+                ..config
+            },
+            small_generator_config()
+        );
+        let flat = small_generator_config_for(&[map(vec![0.5; 4])]);
+        assert_eq!((flat.pixel_mean, flat.pixel_std), ([0.5; 3], [1.0; 3]));
     }
 }
