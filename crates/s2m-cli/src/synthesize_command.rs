@@ -2,8 +2,9 @@
 //! pipeline without a dataset (`s2m_train::scene`): per scene a road
 //! picture with pasted objects (`scene-NNN.png`), the energy score map a
 //! scorer would give for it (`scene-NNN.npy`, next to the picture where
-//! `s2m segment --scorer file` looks) and the objects' boxes
-//! (`scene-NNN.json`).
+//! `s2m segment --scorer file` looks), the objects' boxes
+//! (`scene-NNN.json`) and their union mask (`scene-NNN.mask.png`, 255 on
+//! objects).
 
 use std::path::PathBuf;
 
@@ -73,6 +74,10 @@ pub fn run(args: &SynthesizeArgs) -> Result<()> {
             image::RgbImage::from_raw(map.width as u32, map.height as u32, road_picture(&map))
                 .context("picture size")?;
         picture.save(stem.with_extension("png"))?;
+        let mask = map.instances.iter().map(|&i| if i > 0 { 255 } else { 0 }).collect();
+        image::GrayImage::from_raw(map.width as u32, map.height as u32, mask)
+            .context("mask size")?
+            .save(stem.with_extension("mask.png"))?;
         write_f32(
             &stem.with_extension("npy"),
             map.height,
