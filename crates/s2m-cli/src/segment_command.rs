@@ -283,7 +283,7 @@ impl Segmenter {
 /// Waits until `tensor` is computed (reads one value), so that each stage
 /// is timed on its own on an asynchronous device.
 pub fn settle<const D: usize>(tensor: &Tensor<D>) -> Result<()> {
-    let first = tensor.clone().flatten::<1>(0, D - 1).slice([0..1]);
+    let first = tensor.clone().flatten::<1>(0, D - 1).slice(0..1);
     pollster::block_on(read_f32(first, "a stage's output"))?;
     Ok(())
 }
@@ -318,7 +318,8 @@ fn print_summary(timings: &[ImageTimes]) {
         "stage         first image   mean of the other {}",
         rest.len()
     );
-    let stages: [(&str, fn(&StageTimes) -> f64); 4] = [
+    type Stage = (&'static str, fn(&StageTimes) -> f64);
+    let stages: [Stage; 4] = [
         ("scorer", |t| t.scorer),
         ("generator", |t| t.generator),
         ("SAM encoder", |t| t.sam_encoder),

