@@ -12,7 +12,7 @@ use common::{temp_dir, weights_dir};
 use s2m_weights::{Manifest, integrity};
 
 const MODEL: &str = "s2m_generator";
-const SCENES: usize = 16;
+const SCENES: usize = 30;
 
 fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
     let w = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
