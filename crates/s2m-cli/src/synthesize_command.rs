@@ -10,8 +10,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use s2m_train::scene::{complete_objects, road_picture};
-use s2m_train::synthesis::{ObjectConfig, SynthesisConfig, ValueRangeConfig, synthesize};
+use s2m_train::scene::{road_picture, scene_config};
+use s2m_train::synthesis::synthesize;
 use serde::Serialize;
 
 use crate::npy_file::write_f32;
@@ -52,20 +52,7 @@ struct SceneJson {
 pub fn run(args: &SynthesizeArgs) -> Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let config = SynthesisConfig {
-        height: args.height,
-        width: args.width,
-        objects: ObjectConfig {
-            min_size: args.min_object_size,
-            ..ObjectConfig::default()
-        },
-        completeness: complete_objects(),
-        value_range: ValueRangeConfig {
-            energy_probability: 1.0,
-            ..ValueRangeConfig::default()
-        },
-        ..SynthesisConfig::default()
-    };
+    let config = scene_config(args.height, args.width, args.min_object_size);
     for k in 0..args.count {
         let seed = SCENE_SEEDS + args.seed + k as u64;
         let map = synthesize(&config, seed)?;

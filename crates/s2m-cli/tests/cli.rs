@@ -244,7 +244,9 @@ fn synthesize_writes_pictures_maps_and_boxes_that_segment_reads() {
         let json: serde_json::Value =
             serde_json::from_slice(&std::fs::read(stem.with_extension("json")).unwrap()).unwrap();
         assert!(json["boxes"].is_array());
-        let mask = image::open(stem.with_extension("mask.png")).unwrap().to_luma8();
+        let mask = image::open(stem.with_extension("mask.png"))
+            .unwrap()
+            .to_luma8();
         assert_eq!(mask.dimensions(), (96, 64));
         // The mask is the pasted objects: object pixels differ from the road.
         let boxes = json["boxes"].as_array().unwrap();

@@ -8,7 +8,9 @@
 //! fragments, occlusion and faintness degrade a scorer's map, not the
 //! objects in the picture.
 
-use crate::synthesis::{CompletenessConfig, SyntheticMap};
+use crate::synthesis::{
+    CompletenessConfig, ObjectConfig, SynthesisConfig, SyntheticMap, ValueRangeConfig,
+};
 
 /// Colours of pasted objects, the k-th object taking the k-th (cyclically):
 /// none of them occurs on the road or in the sky.
@@ -24,6 +26,26 @@ pub fn complete_objects() -> CompletenessConfig {
         occlusion_probability: 0.0,
         faint_probability: 0.0,
         ..CompletenessConfig::default()
+    }
+}
+
+/// The synthesiser's settings for scenes: energy maps (the range our
+/// generator reads) of `height` x `width` whose objects are complete and
+/// at least `min_object_size` px.
+pub fn scene_config(height: usize, width: usize, min_object_size: u32) -> SynthesisConfig {
+    SynthesisConfig {
+        height,
+        width,
+        objects: ObjectConfig {
+            min_size: min_object_size,
+            ..ObjectConfig::default()
+        },
+        completeness: complete_objects(),
+        value_range: ValueRangeConfig {
+            energy_probability: 1.0,
+            ..ValueRangeConfig::default()
+        },
+        ..SynthesisConfig::default()
     }
 }
 

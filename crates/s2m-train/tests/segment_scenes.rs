@@ -20,10 +20,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use s2m_core::pipeline::{Pipeline, PipelineConfig};
 use s2m_core::sam::SamConfig;
 use s2m_core::weights::{detector_config_of, load_detector, load_sam};
-use s2m_train::scene::{complete_objects, road_picture};
-use s2m_train::synthesis::{
-    ObjectConfig, SynthesisConfig, SyntheticMap, ValueRangeConfig, synthesize,
-};
+use s2m_train::scene::{road_picture, scene_config};
+use s2m_train::synthesis::{SynthesisConfig, SyntheticMap, synthesize};
 
 const SAM_WEIGHTS: &str = "mobile_sam.f32.safetensors";
 const GENERATOR_WEIGHTS: &str = "s2m_generator.f16.safetensors";
@@ -60,23 +58,11 @@ fn pipeline(device: &Device) -> Pipeline {
     }
 }
 
-/// The synthesiser's settings for scenes: complete objects of 24 px and up.
-fn scene_config(count_weights: Vec<f32>) -> SynthesisConfig {
-    SynthesisConfig {
-        height: 256,
-        width: 512,
-        objects: ObjectConfig {
-            count_weights,
-            min_size: 24,
-            ..ObjectConfig::default()
-        },
-        completeness: complete_objects(),
-        value_range: ValueRangeConfig {
-            energy_probability: 1.0,
-            ..ValueRangeConfig::default()
-        },
-        ..SynthesisConfig::default()
-    }
+/// Scene settings (256x512, objects of 24 px and up) with `count_weights`.
+fn scenes(count_weights: Vec<f32>) -> SynthesisConfig {
+    let mut config = scene_config(256, 512, 24);
+    config.objects.count_weights = count_weights;
+    config
 }
 
 fn iou(predicted: &[bool], truth: &[bool]) -> f32 {
@@ -112,7 +98,7 @@ fn scenes_with_objects_reach_mean_iou_0_8_and_an_empty_scene_stays_empty() {
     };
 
     // One to four objects per scene.
-    let with_objects = scene_config(vec![0.0, 0.4, 0.3, 0.2, 0.1]);
+    let with_objects = scenes(vec![0.0, 0.4, 0.3, 0.2, 0.1]);
     let mut ious = Vec::new();
     for k in 0..SCENES {
         let map = synthesize(&with_objects, SEEDS + k).unwrap();
@@ -130,7 +116,7 @@ fn scenes_with_objects_reach_mean_iou_0_8_and_an_empty_scene_stays_empty() {
     eprintln!("mean IoU over {SCENES} scenes: {mean:.3}");
     assert!(mean >= 0.8, "mean IoU {mean:.3} < 0.8: {ious:?}");
 
-    let empty = synthesize(&scene_config(vec![1.0]), SEEDS + SCENES).unwrap();
+    let empty = synthesize(&scenes(vec![1.0]), SEEDS + SCENES).unwrap();
     assert!(empty.objects.is_empty());
     let result = run(&empty);
     assert!(
