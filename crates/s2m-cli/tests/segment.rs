@@ -9,7 +9,8 @@
 
 mod common;
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
 
 use common::{assert_fails_with, fixture, le_bytes, npy, reference, temp_dir, weights_dir};
 
@@ -23,6 +24,21 @@ fn frame(width: u32, height: u32) -> image::RgbImage {
             image::Rgb([v, v, v + 5])
         }
     })
+}
+
+/// `s2m segment ARGS... --generator <tiny R50 fixture> --weights-dir W --out OUT`.
+fn segment(args: &[&std::ffi::OsStr], out: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_s2m"))
+        .arg("segment")
+        .args(args)
+        .arg("--generator")
+        .arg(fixture("detector_r50_tiny.pth"))
+        .arg("--weights-dir")
+        .arg(weights_dir())
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -41,17 +57,7 @@ fn a_folder_gives_every_output_and_bad_images_are_skipped() {
     std::fs::write(dir.join("broken.png"), b"\x89PNG\r\n\x1a\nnot really").unwrap();
     frame(64, 48).save(dir.join("nomap.png")).unwrap();
 
-    let output = Command::new(env!("CARGO_BIN_EXE_s2m"))
-        .arg("segment")
-        .arg(&dir)
-        .arg("--generator")
-        .arg(fixture("detector_r50_tiny.pth"))
-        .arg("--weights-dir")
-        .arg(weights_dir())
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let output = segment(&[dir.as_os_str()], &out);
     assert_fails_with(&output, "3 of 4 images failed");
     let stderr = String::from_utf8_lossy(&output.stderr);
     for needle in [
@@ -126,17 +132,8 @@ fn a_folder_gives_every_output_and_bad_images_are_skipped() {
 fn bad_arguments_are_messages() {
     let out = temp_dir("segment-args");
     let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_s2m"))
-            .arg("segment")
-            .args(args)
-            .arg("--generator")
-            .arg(fixture("detector_r50_tiny.pth"))
-            .arg("--weights-dir")
-            .arg(weights_dir())
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap()
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+        segment(&args, &out)
     };
     assert_fails_with(&run(&["nowhere/*.png"]), "names no file");
     let image = out.join("one.png");
@@ -158,18 +155,9 @@ fn novelty_needs_no_score_maps_and_normal_frames_go_with_it() {
         frame(192, 128).save(dir.join(format!("f{k}.png"))).unwrap();
     }
     let run = |extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_s2m"))
-            .arg("segment")
-            .arg(&dir)
-            .args(extra)
-            .arg("--generator")
-            .arg(fixture("detector_r50_tiny.pth"))
-            .arg("--weights-dir")
-            .arg(weights_dir())
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap()
+        let mut args = vec![dir.as_os_str()];
+        args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
+        segment(&args, &out)
     };
     let output = run(&["--scorer", "novelty"]);
     assert!(output.status.success(), "{output:?}");
