@@ -121,9 +121,15 @@ fn a_folder_gives_every_output_and_bad_images_are_skipped() {
         serde_json::from_slice(&std::fs::read(out.join("timings.json")).unwrap()).unwrap();
     let images = timings["images"].as_array().unwrap();
     assert_eq!(images.len(), 1);
+    let seconds = |stage: &str| images[0]["seconds"][stage].as_f64().unwrap();
     for stage in ["scorer", "generator", "sam_encoder", "sam_decoder"] {
-        assert!(images[0]["seconds"][stage].as_f64().unwrap() >= 0.0);
+        assert!(seconds(stage) >= 0.0);
     }
+    // Scorer and encoder side by side: together no longer than the sum of
+    // the two, and no shorter than the longer one.
+    let together = seconds("scorer_and_encoder");
+    assert!(together >= seconds("scorer").max(seconds("sam_encoder")));
+    assert!(together <= seconds("scorer") + seconds("sam_encoder") + 0.05);
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::remove_dir_all(&out).unwrap();
 }
@@ -177,6 +183,29 @@ fn novelty_needs_no_score_maps_and_normal_frames_go_with_it() {
         &run(&["--normal", normal]),
         "--normal goes with --scorer novelty",
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// The RPL network (the tiny checkpoint the scorer reference writes) scores
+/// the frame beside SAM's encoder.
+#[test]
+fn a_network_scorer_runs_beside_the_encoder() {
+    let dir = temp_dir("segment-rpl-in");
+    let out = temp_dir("segment-rpl-out");
+    let image = dir.join("frame.png");
+    frame(96, 64).save(&image).unwrap();
+    let scorer = format!("rpl={}", fixture("scorer_rpl_tiny.pth").display());
+    let output = segment(&[image.as_os_str(), "--scorer".as_ref(), scorer.as_ref()], &out);
+    assert!(output.status.success(), "{output:?}");
+    let boxes: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("frame/boxes.json")).unwrap()).unwrap();
+    assert!(boxes["detections"].is_array(), "{boxes}");
+    let timings: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("timings.json")).unwrap()).unwrap();
+    let seconds = &timings["images"][0]["seconds"];
+    assert!(seconds["scorer"].as_f64().unwrap() > 0.0, "{timings}");
+    assert!(seconds["scorer_and_encoder"].as_f64().unwrap() > 0.0, "{timings}");
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::remove_dir_all(&out).unwrap();
 }

@@ -14,4 +14,5 @@ pub mod readback;
 pub mod sam;
 pub mod score_map_file;
 pub mod scorer;
+pub mod side_by_side;
 pub mod weights;
