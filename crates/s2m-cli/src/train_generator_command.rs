@@ -1,8 +1,9 @@
 //! `s2m train-generator`: trains the prompt generator on synthesised
 //! energy-score maps, or on the outlier-exposure maps `s2m
 //! outlier-exposure` cached (`--oe-cache`; issue #4), with a progress bar
-//! (losses, maps per second), validates on held-out maps, and writes the
-//! weights (`generator.safetensors`, the format `s2m detect` reads, and
+//! (losses, maps per second), calibrates the score threshold on
+//! object-free maps of their own seeds, validates on held-out maps, and
+//! writes the weights (`generator.safetensors`, the format `s2m detect` reads, and
 //! its f16 copy `generator.f16.safetensors`) and the validation figures
 //! (`validation.json`) to the output folder.
 
@@ -12,11 +13,13 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use s2m_core::detector::Detector;
+use s2m_core::detector::{Detector, DetectorConfig};
 use s2m_core::device::{Backend, open_device};
 use s2m_train::synthesis::{SynthesisConfig, ValueRangeConfig};
 use s2m_train::training::checkpoint::{generator_bytes, resume};
-use s2m_train::training::{TrainingConfig, ValidationMetrics};
+use s2m_train::training::calibration::calibrate_score_threshold;
+use s2m_train::training::trainer::VALIDATION_MIN_SIDE;
+use s2m_train::training::{TrainingConfig, ValidationMetrics, validate};
 use s2m_weights::convert::f16_copy;
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +68,15 @@ pub struct TrainGeneratorArgs {
     /// cache).
     #[arg(long, default_value_t = 100)]
     pub validation_maps: usize,
+    /// Synthesised maps (seeds of their own) on which each checkpoint's
+    /// score threshold is calibrated; 0 keeps detectron2's 0.05. Cached
+    /// outlier-exposure maps all hold an object, so there it does nothing.
+    #[arg(long, default_value_t = 300)]
+    pub calibration_maps: usize,
+    /// Share of the object-free calibration maps the calibrated threshold
+    /// leaves without any box.
+    #[arg(long, default_value_t = 0.97)]
+    pub clean_share: f32,
     /// Where training runs: cpu or wgpu.
     #[arg(long, default_value = "cpu")]
     pub backend: Backend,
@@ -96,6 +108,9 @@ struct ValidationLog {
 struct ValidationEntry {
     iteration: usize,
     seconds: f64,
+    /// The score threshold the figures (and the saved weights) use.
+    #[serde(default)]
+    score_threshold: f32,
     maps: usize,
     objects: usize,
     recall_at_iou_50: f32,
@@ -150,7 +165,11 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
             let bytes =
                 std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
             let (detector, iterations) = resume(bytes, &path.display().to_string(), &device)?;
-            if &detector.config != run.detector() {
+            let calibrated_aside = DetectorConfig {
+                test_score_threshold: run.detector().test_score_threshold,
+                ..detector.config.clone()
+            };
+            if &calibrated_aside != run.detector() {
                 anyhow::bail!(
                     "{} is not a generator of the architecture and input normalisation \
                      this run trains",
@@ -184,11 +203,30 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
     progress.reset_eta();
     let start = Instant::now();
     let mut failure: Option<anyhow::Error> = None;
-    let mut checkpoint = |iteration: usize, detector: &Detector| -> Result<ValidationMetrics> {
-        let metrics = run.validate(detector, &device)?;
+    let mut checkpoint = |iteration: usize, detector: &Detector| -> Result<(ValidationMetrics, f32)> {
+        let mut shipped = detector.clone();
+        shipped.config = run.detector().clone();
+        if args.calibration_maps > 0
+            && let Some(maps) = run.calibration_results(detector, args.calibration_maps, &device)?
+            && let Some(threshold) = calibrate_score_threshold(
+                &maps,
+                args.clean_share,
+                shipped.config.test_score_threshold,
+            )
+        {
+            shipped.config.test_score_threshold = threshold;
+        }
+        let threshold = shipped.config.test_score_threshold;
+        let results: Vec<_> = run
+            .validation_results(detector, &device)?
+            .iter()
+            .map(|map| map.above(threshold))
+            .collect();
+        let metrics = validate(&results, VALIDATION_MIN_SIDE);
         log.validations.push(ValidationEntry {
             iteration,
             seconds: start.elapsed().as_secs_f64(),
+            score_threshold: threshold,
             maps: metrics.maps,
             objects: metrics.objects,
             recall_at_iou_50: metrics.recall,
@@ -198,7 +236,7 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
             ap50: metrics.ap50,
         });
         // f32 to resume from, f16 to ship (same metadata).
-        let bytes = generator_bytes(detector, iteration).map_err(anyhow::Error::msg)?;
+        let bytes = generator_bytes(&shipped, iteration).map_err(anyhow::Error::msg)?;
         let f16 = f16_copy(&bytes, "generator.safetensors")?;
         for (name, bytes) in [
             ("generator.safetensors", bytes),
@@ -210,7 +248,7 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
         }
         let json = serde_json::to_string_pretty(&log)?;
         std::fs::write(args.out.join("validation.json"), json + "\n")?;
-        Ok(metrics)
+        Ok((metrics, threshold))
     };
     let trained = run.train(detector, start_iteration, |iteration, losses, detector| {
         let message = format!(
@@ -235,13 +273,15 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
         let due = (iteration + 1) % args.validate_every.max(1) == 0;
         if due && iteration + 1 < args.iterations {
             match checkpoint(iteration + 1, detector) {
-                Ok(m) => progress.println(format!(
-                    "iteration {}: recall {:.3}, precision {:.3}, AP50 {:.3}, clean empty maps {:.3}",
+                Ok((m, threshold)) => progress.println(format!(
+                    "iteration {}: recall {:.3}, precision {:.3}, AP50 {:.3}, clean empty maps {:.3} \
+                     (score threshold {:.3})",
                     iteration + 1,
                     m.recall,
                     m.precision,
                     m.ap50,
-                    m.empty_maps_without_boxes
+                    m.empty_maps_without_boxes,
+                    threshold
                 )),
                 Err(e) => {
                     failure = Some(e);
@@ -255,12 +295,14 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
     if let Some(error) = failure {
         return Err(error);
     }
-    let metrics = checkpoint(args.iterations, &trained)?;
+    let (metrics, threshold) = checkpoint(args.iterations, &trained)?;
     println!(
-        "{} iterations in {:.0} s; on {} held-out maps ({} objects >= 32x32 px): recall {:.3}, \
-         precision {:.3}, AP50 {:.3}, object-free maps without a box {:.3}; wrote {}",
+        "{} iterations in {:.0} s; score threshold {:.3}; on {} held-out maps ({} objects >= \
+         32x32 px): recall {:.3}, precision {:.3}, AP50 {:.3}, object-free maps without a box \
+         {:.3}; wrote {}",
         args.iterations,
         start.elapsed().as_secs_f64(),
+        threshold,
         metrics.maps,
         metrics.objects,
         metrics.recall,

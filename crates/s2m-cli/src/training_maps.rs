@@ -13,7 +13,7 @@ use s2m_train::outlier_exposure::cached_examples;
 use s2m_train::synthesis::SynthesisConfig;
 use s2m_train::training::config::{small_generator_config, small_generator_config_for};
 use s2m_train::training::{
-    ExampleRun, Losses, SyntheticRun, TrainingConfig, TrainingError, ValidationMetrics,
+    ExampleRun, Losses, SyntheticRun, TrainingConfig, TrainingError, ValidationMap,
 };
 
 /// A training run on either kind of map.
@@ -87,17 +87,34 @@ impl TrainingMaps {
         }
     }
 
-    pub fn validate(
+    /// The detections of `detector` (at the run's score threshold) on the
+    /// held-out maps.
+    pub fn validation_results(
         &self,
         detector: &Detector,
         device: &Device,
-    ) -> Result<ValidationMetrics, TrainingError> {
+    ) -> Result<Vec<ValidationMap>, TrainingError> {
         match self {
             Self::Synthetic {
                 run,
                 validation_maps,
-            } => run.validate(detector, *validation_maps, device),
-            Self::Cached(run) => run.validate(detector, device),
+            } => run.validation_results(detector, *validation_maps, device),
+            Self::Cached(run) => run.validation_results(detector, device),
+        }
+    }
+
+    /// The detections of `detector` on `maps` calibration maps, where the
+    /// run has maps without objects to calibrate on: synthesised maps do,
+    /// outlier-exposure maps (one pasted object each) do not.
+    pub fn calibration_results(
+        &self,
+        detector: &Detector,
+        maps: usize,
+        device: &Device,
+    ) -> Result<Option<Vec<ValidationMap>>, TrainingError> {
+        match self {
+            Self::Synthetic { run, .. } => Ok(Some(run.calibration_results(detector, maps, device)?)),
+            Self::Cached(_) => Ok(None),
         }
     }
 }

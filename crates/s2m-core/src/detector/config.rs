@@ -6,6 +6,7 @@
 pub const METADATA_PIXEL_MEAN: &str = "s2m.detector.pixel_mean";
 pub const METADATA_PIXEL_STD: &str = "s2m.detector.pixel_std";
 pub const METADATA_ANCHOR_SIZES: &str = "s2m.detector.anchor_sizes";
+pub const METADATA_SCORE_THRESHOLD: &str = "s2m.detector.score_threshold";
 
 /// Configuration of the prompt generator.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +39,9 @@ pub struct DetectorConfig {
     pub roi_aligned: bool,
     pub box_head_fc_dim: usize,
     pub num_classes: usize,
+    /// Detections scoring at most this are dropped (detectron2's
+    /// `SCORE_THRESH_TEST`, 0.05); a generator we trained carries the
+    /// threshold calibrated on object-free maps in its metadata.
     pub test_score_threshold: f32,
     pub test_nms_threshold: f32,
     pub test_detections_per_image: usize,
@@ -154,6 +158,10 @@ impl DetectorConfig {
             (METADATA_PIXEL_MEAN.into(), list(&self.pixel_mean)),
             (METADATA_PIXEL_STD.into(), list(&self.pixel_std)),
             (METADATA_ANCHOR_SIZES.into(), list(&self.anchor_sizes)),
+            (
+                METADATA_SCORE_THRESHOLD.into(),
+                self.test_score_threshold.to_string(),
+            ),
         ]
     }
 
@@ -176,6 +184,9 @@ impl DetectorConfig {
         }
         if let Some(sizes) = parse(metadata(METADATA_ANCHOR_SIZES)) {
             self.anchor_sizes = sizes;
+        }
+        if let Some([threshold]) = parse(metadata(METADATA_SCORE_THRESHOLD)) {
+            self.test_score_threshold = threshold;
         }
         self
     }
@@ -264,6 +275,7 @@ mod tests {
             pixel_mean: [-8.0, -8.0, -8.0],
             pixel_std: [5.0, 5.0, 5.0],
             anchor_sizes: [16.0, 32.0, 64.0, 128.0, 256.0],
+            test_score_threshold: 0.625,
             ..DetectorConfig::r18_fpn()
         };
         let metadata = trained.metadata();

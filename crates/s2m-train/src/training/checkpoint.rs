@@ -1,7 +1,7 @@
 //! A trained generator as bytes of the same safetensors format that
 //! `s2m weights convert` writes for detectron2 checkpoints (our tensor
 //! names, PyTorch layouts), with the settings its tensor shapes cannot tell
-//! (input normalisation, anchor sizes) in the metadata, so `s2m detect`,
+//! (input normalisation, anchor sizes, score threshold) in the metadata, so `s2m detect`,
 //! the pipeline and the browser load it like any converted generator.
 //! The metadata also counts the iterations trained, so that a run can
 //! resume from its last checkpoint.

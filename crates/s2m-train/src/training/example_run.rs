@@ -14,8 +14,8 @@ use s2m_core::detector::{Detector, DetectorConfig};
 
 use super::config::TrainingConfig;
 use super::step::{Losses, TrainingExample};
-use super::trainer::{TrainingError, train, validate_on};
-use super::validation::ValidationMetrics;
+use super::trainer::{TrainingError, detect_on, train};
+use super::validation::ValidationMap;
 
 /// A run on `examples`, validated on `validation`.
 pub struct ExampleRun {
@@ -99,14 +99,15 @@ impl ExampleRun {
         )
     }
 
-    /// Validation figures of `detector` on the held-out examples.
-    pub fn validate(
+    /// The detections of `detector` (at the run's score threshold) on the
+    /// held-out examples.
+    pub fn validation_results(
         &self,
         detector: &Detector,
         device: &Device,
-    ) -> Result<ValidationMetrics, TrainingError> {
+    ) -> Result<Vec<ValidationMap>, TrainingError> {
         let examples = self.validation.iter().cloned().map(Ok);
-        validate_on(detector, &self.detector, examples, device)
+        detect_on(detector, &self.detector, examples, device)
     }
 }
 

@@ -7,6 +7,7 @@
 //! outlier-exposure maps (`example_run`).
 
 pub mod augment;
+pub mod calibration;
 pub mod checkpoint;
 pub mod config;
 pub mod example_run;
@@ -26,4 +27,4 @@ pub use example_run::ExampleRun;
 pub use step::{Losses, TrainingExample, train_step};
 pub use synthetic_run::SyntheticRun;
 pub use trainer::TrainingError;
-pub use validation::ValidationMetrics;
+pub use validation::{ValidationMap, ValidationMetrics, validate};

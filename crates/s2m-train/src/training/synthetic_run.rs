@@ -8,12 +8,16 @@ use s2m_core::detector::{Detector, DetectorConfig};
 
 use super::config::TrainingConfig;
 use super::step::{Losses, TrainingExample};
-use super::trainer::{TrainingError, train, validate_on};
-use super::validation::ValidationMetrics;
+use super::trainer::{TrainingError, detect_on, train};
+use super::validation::ValidationMap;
 use crate::synthesis::{SynthesisConfig, SyntheticMap, synthesize};
 
 /// Seeds at or above this are reserved for validation maps.
 pub const VALIDATION_SEEDS: u64 = 1 << 62;
+
+/// The seeds of calibration maps (see [`calibration`](super::calibration)),
+/// far from the validation seeds' start.
+pub const CALIBRATION_SEEDS: u64 = VALIDATION_SEEDS + (1 << 61);
 
 /// A training example of a synthetic map: every object is class 0.
 pub fn example_of(map: SyntheticMap) -> TrainingExample {
@@ -71,19 +75,37 @@ impl SyntheticRun {
         )
     }
 
-    /// Validation figures of `detector` on `maps` maps of validation seeds.
-    pub fn validate(
+    /// The detections of `detector` (at the run's score threshold) on
+    /// `maps` maps of validation seeds.
+    pub fn validation_results(
         &self,
         detector: &Detector,
         maps: usize,
         device: &Device,
-    ) -> Result<ValidationMetrics, TrainingError> {
-        let examples = (0..maps as u64).map(|i| {
-            Ok(example_of(synthesize(
-                &self.synthesis,
-                VALIDATION_SEEDS + i,
-            )?))
-        });
-        validate_on(detector, &self.detector, examples, device)
+    ) -> Result<Vec<ValidationMap>, TrainingError> {
+        self.results_from(VALIDATION_SEEDS, detector, maps, device)
+    }
+
+    /// The detections of `detector` on `maps` maps of calibration seeds,
+    /// which neither training nor validation draws.
+    pub fn calibration_results(
+        &self,
+        detector: &Detector,
+        maps: usize,
+        device: &Device,
+    ) -> Result<Vec<ValidationMap>, TrainingError> {
+        self.results_from(CALIBRATION_SEEDS, detector, maps, device)
+    }
+
+    fn results_from(
+        &self,
+        first_seed: u64,
+        detector: &Detector,
+        maps: usize,
+        device: &Device,
+    ) -> Result<Vec<ValidationMap>, TrainingError> {
+        let examples =
+            (0..maps as u64).map(|i| Ok(example_of(synthesize(&self.synthesis, first_seed + i)?)));
+        detect_on(detector, &self.detector, examples, device)
     }
 }

@@ -19,7 +19,7 @@ use super::augment::augment;
 use super::config::TrainingConfig;
 use super::resize::resize_shortest_edge;
 use super::step::{Losses, TrainingExample, train_step};
-use super::validation::{ValidationMap, ValidationMetrics, validate};
+use super::validation::ValidationMap;
 use crate::synthesis::SynthesisError;
 
 #[derive(Debug, thiserror::Error)]
@@ -94,14 +94,14 @@ pub fn train(
     Ok(detector)
 }
 
-/// Validation figures of `detector`, run with the `inference`
-/// configuration, on `examples` (their boxes are the ground truth).
-pub fn validate_on(
+/// The detections of `detector`, run with the `inference` configuration,
+/// on `examples`, next to their boxes (the ground truth).
+pub fn detect_on(
     detector: &Detector,
     inference: &DetectorConfig,
     examples: impl IntoIterator<Item = Result<TrainingExample, TrainingError>>,
     device: &Device,
-) -> Result<ValidationMetrics, TrainingError> {
+) -> Result<Vec<ValidationMap>, TrainingError> {
     let mut model = detector.valid();
     model.config = inference.clone();
     let mut results = Vec::new();
@@ -117,5 +117,5 @@ pub fn validate_on(
             objects: example.boxes,
         });
     }
-    Ok(validate(&results, VALIDATION_MIN_SIDE))
+    Ok(results)
 }
