@@ -1,30 +1,51 @@
-//! The page: weights download with progress, image input, box drawing,
-//! mask display. State that is not `Send` (the model, GPU tensors, DOM
-//! objects) lives in a local `StoredValue`.
+//! The page: weights download with progress, image and score-map input,
+//! S2M run on every image (boxes, masks and their union), box drawing for
+//! a SAM mask of the user's own box. State that is not `Send` (the models,
+//! GPU tensors, DOM objects) lives in a local `StoredValue`.
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use s2m_core::sam::SamConfig;
-use s2m_weights::StorageDType;
+use s2m_core::pipeline::Segmentation;
+use s2m_core::score_map_file::ScoreMap;
+use s2m_weights::{Manifest, ManifestEntry, StorageDType};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{HtmlCanvasElement, HtmlInputElement, MouseEvent};
 
 use crate::box_drawing::{draw, event_to_image, mask_overlay};
 use crate::image_decode::{DecodedImage, decode};
-use crate::segmenter::Segmenter;
+use crate::segmenter::{Segmenter, StageTimes, WeightsFile, boxes_with_scores};
 use crate::weights_fetch::{fetch_manifest, fetch_verified};
 
-const MODEL: &str = "mobile_sam";
+/// The models the page loads: (manifest model name, storage type).
+const SAM: (&str, StorageDType) = ("mobile_sam", StorageDType::F32);
+const GENERATOR: (&str, StorageDType) = ("s2m_generator", StorageDType::F16);
 
 #[derive(Default)]
 struct PageState {
     segmenter: Option<Segmenter>,
     image: Option<DecodedImage>,
+    /// The score map the user uploaded, used for every image of its size.
+    score_map: Option<ScoreMap>,
     mask: Option<HtmlCanvasElement>,
+    /// The generator's boxes of the current image, `[x0, y0, x1, y1, score]`.
+    boxes: Vec<[f32; 5]>,
     drag_start: Option<(f64, f64)>,
     busy: bool,
+    /// Milliseconds the SAM encoder took on the current image.
+    encoder_ms: f64,
+}
+
+fn manifest_entry(
+    manifest: &Manifest,
+    base: &str,
+    (model, dtype): (&str, StorageDType),
+) -> Result<ManifestEntry, String> {
+    manifest
+        .find(model, dtype)
+        .cloned()
+        .ok_or_else(|| format!("{base}/manifest.json lists no {model} weights"))
 }
 
 /// Where weights are fetched from: `?weights=URL` or `weights` next to the page.
@@ -46,15 +67,20 @@ fn weights_base() -> String {
         .to_owned()
 }
 
-/// Publishes the last result on `window.s2mLastResult` for scripts and tests.
-fn publish_result(mask: &[bool], width: usize, height: usize, b: [f32; 4]) {
+/// Publishes the last result on `window.s2mLastResult` for scripts and
+/// tests: `width`, `height`, `mask` (one byte a pixel) and `boxes`
+/// (`[x0, y0, x1, y1, score]` each; the drawn box has no score).
+fn publish_result(mask: &[bool], width: usize, height: usize, boxes: &[Vec<f32>]) {
     let result = Object::new();
     let bytes: Vec<u8> = mask.iter().map(|&m| m as u8).collect();
     let _ = Reflect::set(&result, &"width".into(), &JsValue::from(width as u32));
     let _ = Reflect::set(&result, &"height".into(), &JsValue::from(height as u32));
     let _ = Reflect::set(&result, &"mask".into(), &Uint8Array::from(bytes.as_slice()));
-    let box_js: Array = b.iter().map(|v| JsValue::from(*v)).collect();
-    let _ = Reflect::set(&result, &"box".into(), &box_js);
+    let boxes_js: Array = boxes
+        .iter()
+        .map(|b| b.iter().map(|v| JsValue::from(*v)).collect::<Array>())
+        .collect();
+    let _ = Reflect::set(&result, &"boxes".into(), &boxes_js);
     if let Some(window) = web_sys::window() {
         let _ = Reflect::set(&window, &"s2mLastResult".into(), &result);
     }
@@ -65,9 +91,10 @@ pub fn App() -> impl IntoView {
     // (state for tests and styling, message for people)
     let (status, set_status) = signal((
         "loading".to_string(),
-        "Loading MobileSAM weights…".to_string(),
+        "Loading the models (MobileSAM and the prompt generator)…".to_string(),
     ));
     let (progress, set_progress) = signal((0u64, 0u64));
+    let (timings, set_timings) = signal(String::new());
     let canvas_ref = NodeRef::<html::Canvas>::new();
     let state = StoredValue::new_local(PageState::default());
 
@@ -75,24 +102,102 @@ pub fn App() -> impl IntoView {
         let base = weights_base();
         let result: Result<Segmenter, String> = async {
             let manifest = fetch_manifest(&base).await?;
-            let entry = manifest
-                .find(MODEL, StorageDType::F32)
-                .ok_or_else(|| format!("{base}/manifest.json lists no {MODEL} weights"))?
-                .clone();
-            let bytes =
-                fetch_verified(&base, &entry, |got, total| set_progress.set((got, total))).await?;
+            let sam = manifest_entry(&manifest, &base, SAM)?;
+            let generator = manifest_entry(&manifest, &base, GENERATOR)?;
+            let total = sam.size + generator.size;
+            let generator_bytes = fetch_verified(&base, &generator, |got, _| {
+                set_progress.set((got, total))
+            })
+            .await?;
+            let sam_bytes = fetch_verified(&base, &sam, |got, _| {
+                set_progress.set((generator.size + got, total))
+            })
+            .await?;
             set_status.set(("loading".into(), "Starting WebGPU…".into()));
-            Segmenter::new(&SamConfig::mobile_sam(), bytes, &entry.name).await
+            Segmenter::new(
+                WeightsFile {
+                    name: sam.name,
+                    bytes: sam_bytes,
+                },
+                WeightsFile {
+                    name: generator.name,
+                    bytes: generator_bytes,
+                },
+            )
+            .await
         }
         .await;
         match result {
             Ok(segmenter) => {
                 state.update_value(|s| s.segmenter = Some(segmenter));
-                set_status.set(("ready".into(), "Ready: choose an image.".into()));
+                set_status.set((
+                    "ready".into(),
+                    "Ready: choose an image (and, if you have one, its score map).".into(),
+                ));
             }
             Err(e) => set_status.set(("error".into(), e)),
         }
     });
+
+    let redraw = move |rect: Option<[f64; 4]>| {
+        state.with_value(|s| {
+            if let (Some(canvas), Some(image)) = (canvas_ref.get_untracked(), s.image.as_ref()) {
+                draw(&canvas, &image.bitmap, s.mask.as_ref(), &s.boxes, rect);
+            }
+        });
+    };
+
+    // S2M on the current image: the models leave the state while they work
+    // (an await must not hold a borrow of it).
+    let run_s2m = move || {
+        let Some(segmenter) = state.try_update_value(|s| s.segmenter.take()).flatten() else {
+            return;
+        };
+        let score_map = state.with_value(|s| s.score_map.clone());
+        state.update_value(|s| s.busy = true);
+        let source = if score_map.is_some() {
+            "the uploaded score map"
+        } else {
+            "the image's own novelty map"
+        };
+        set_status.set(("segmenting".into(), format!("Segmenting with {source}…")));
+        spawn_local(async move {
+            let result: Result<(Segmentation, StageTimes), String> =
+                segmenter.segment(score_map.as_ref()).await;
+            state.update_value(|s| {
+                s.segmenter = Some(segmenter);
+                s.busy = false;
+            });
+            match result {
+                Ok((result, times)) => {
+                    let mask = result.mask();
+                    let boxes = boxes_with_scores(&result.detections);
+                    state.update_value(|s| {
+                        s.mask = mask_overlay(&mask, result.width, result.height);
+                        s.boxes = boxes.clone();
+                    });
+                    redraw(None);
+                    let listed: Vec<Vec<f32>> = boxes.iter().map(|b| b.to_vec()).collect();
+                    publish_result(&mask, result.width, result.height, &listed);
+                    let message = match boxes.len() {
+                        0 => "No anomaly found. Draw a box to segment something yourself.".into(),
+                        n => format!(
+                            "{n} anomal{} found (score >= {:.2}). Draw a box to add your own.",
+                            if n == 1 { "y" } else { "ies" },
+                            boxes.iter().map(|b| b[4]).fold(1.0f32, f32::min)
+                        ),
+                    };
+                    set_status.set(("done".into(), message));
+                    let encoder_ms = state.with_value(|s| s.encoder_ms);
+                    set_timings.set(format!(
+                        "SAM encoder {encoder_ms:.0} ms, score map {:.0} ms, prompt generator {:.0} ms, SAM masks {:.0} ms",
+                        times.scorer, times.generator, times.sam_decoder
+                    ));
+                }
+                Err(e) => set_status.set(("error".into(), e)),
+            }
+        });
+    };
 
     let on_file = move |ev: leptos::ev::Event| {
         let Some(input) = ev
@@ -106,34 +211,69 @@ pub fn App() -> impl IntoView {
         };
         spawn_local(async move {
             set_status.set(("embedding".into(), format!("Reading {}…", file.name())));
-            match decode(&file).await {
-                Ok(image) => {
-                    let has_model = state.with_value(|s| s.segmenter.is_some());
-                    if !has_model {
-                        set_status.set(("error".into(), "The model is not loaded yet.".into()));
-                        return;
-                    }
-                    state.update_value(|s| {
-                        if let Some(seg) = s.segmenter.as_mut() {
-                            seg.set_image(&image.rgb, image.width, image.height);
-                        }
-                        if let Some(canvas) = canvas_ref.get_untracked() {
-                            draw(&canvas, &image.bitmap, None, None);
-                        }
-                        s.mask = None;
-                        s.image = Some(image);
-                    });
-                    set_status.set(("image".into(), "Draw a box around an object.".into()));
+            let image = match decode(&file).await {
+                Ok(image) => image,
+                Err(e) => return set_status.set(("error".into(), e)),
+            };
+            let busy = state.with_value(|s| s.busy);
+            let segmenter = state.try_update_value(|s| s.segmenter.take()).flatten();
+            let Some(mut segmenter) = segmenter.filter(|_| !busy) else {
+                set_status.set(("error".into(), "The models are not ready yet.".into()));
+                return;
+            };
+            state.update_value(|s| s.busy = true);
+            set_status.set(("embedding".into(), "Embedding the image (SAM encoder)…".into()));
+            let embedded = segmenter
+                .set_image(&image.rgb, image.width, image.height)
+                .await;
+            state.update_value(|s| {
+                s.segmenter = Some(segmenter);
+                s.busy = false;
+                s.mask = None;
+                s.boxes.clear();
+                s.image = Some(image);
+            });
+            redraw(None);
+            match embedded {
+                Ok(encoder_ms) => {
+                    state.update_value(|s| s.encoder_ms = encoder_ms);
+                    run_s2m();
                 }
                 Err(e) => set_status.set(("error".into(), e)),
             }
         });
     };
 
-    let redraw = move |rect: Option<[f64; 4]>| {
-        state.with_value(|s| {
-            if let (Some(canvas), Some(image)) = (canvas_ref.get_untracked(), s.image.as_ref()) {
-                draw(&canvas, &image.bitmap, s.mask.as_ref(), rect);
+    let on_score_map = move |ev: leptos::ev::Event| {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
+        spawn_local(async move {
+            let name = file.name();
+            let bytes = match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
+                Ok(buffer) => Uint8Array::new(&buffer).to_vec(),
+                Err(_) => return set_status.set(("error".into(), format!("cannot read {name}"))),
+            };
+            match ScoreMap::from_bytes(&bytes, &name) {
+                Ok(map) => {
+                    state.update_value(|s| s.score_map = Some(map));
+                    let has_image = state.with_value(|s| s.image.is_some() && !s.busy);
+                    if has_image {
+                        run_s2m();
+                    } else {
+                        set_status.set((
+                            "ready".into(),
+                            format!("Score map {name} loaded: choose its image."),
+                        ));
+                    }
+                }
+                Err(e) => set_status.set(("error".into(), e.to_string())),
             }
         });
     };
@@ -176,7 +316,7 @@ pub fn App() -> impl IntoView {
             return;
         }
         state.update_value(|s| s.busy = true);
-        set_status.set(("segmenting".into(), "Segmenting…".into()));
+        set_status.set(("segmenting".into(), "Segmenting your box…".into()));
         spawn_local(async move {
             let segmenter = state.try_update_value(|s| s.segmenter.take()).flatten();
             let Some(segmenter) = segmenter else { return };
@@ -194,13 +334,16 @@ pub fn App() -> impl IntoView {
             match result {
                 Ok(mask) => {
                     let overlay = mask_overlay(&mask, width, height);
-                    state.update_value(|s| s.mask = overlay);
+                    state.update_value(|s| {
+                        s.mask = overlay;
+                        s.boxes.clear();
+                    });
                     redraw(Some(b.map(f64::from)));
-                    publish_result(&mask, width, height, b);
+                    publish_result(&mask, width, height, &[b.to_vec()]);
                     let pixels = mask.iter().filter(|m| **m).count();
                     set_status.set((
                         "done".into(),
-                        format!("Mask: {pixels} pixels. Draw another box."),
+                        format!("Mask of your box: {pixels} pixels. Draw another box."),
                     ));
                 }
                 Err(e) => set_status.set(("error".into(), e)),
@@ -211,7 +354,7 @@ pub fn App() -> impl IntoView {
     view! {
         <main>
             <h1>"s2m-web"</h1>
-            <p class="lead">"Segment Anything (MobileSAM) running in your browser on WebGPU. Choose an image, then drag a box around an object."</p>
+            <p class="lead">"Segment every out-of-distribution object (S2M) in your browser on WebGPU: a prompt generator finds the anomalies in a score map, Segment Anything (MobileSAM) outlines each. Nothing leaves your machine."</p>
             <p id="status" data-state=move || status.get().0>{move || status.get().1}</p>
             <progress
                 id="weights-progress"
@@ -222,7 +365,13 @@ pub fn App() -> impl IntoView {
                 let (got, total) = progress.get();
                 format!("{:.1} / {:.1} MB", got as f64 / 1e6, total as f64 / 1e6)
             }}</span>
-            <div><input id="image-input" type="file" accept="image/*" on:change=on_file /></div>
+            <div class="inputs">
+                <label>"Image " <input id="image-input" type="file" accept="image/*" on:change=on_file /></label>
+                <label>"Score map (optional: .npy, .npz, 16-bit PNG, float TIFF, PFM; without one the page scores the image's own novelty) "
+                    <input id="score-map-input" type="file" accept=".npy,.npz,.png,.tif,.tiff,.pfm" on:change=on_score_map />
+                </label>
+            </div>
+            <p id="timings">{move || timings.get()}</p>
             <canvas id="view" node_ref=canvas_ref on:mousedown=on_down on:mousemove=on_move on:mouseup=on_up></canvas>
         </main>
     }

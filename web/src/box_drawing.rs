@@ -1,5 +1,6 @@
-//! The canvas view: the image, the translucent mask, and the box the user
-//! drags, in image pixels whatever size the canvas is shown at.
+//! The canvas view: the image, the translucent mask, the generator's boxes
+//! with their scores, and the box the user drags, in image pixels whatever
+//! size the canvas is shown at.
 
 use wasm_bindgen::{Clamped, JsCast};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap, ImageData, MouseEvent};
@@ -45,11 +46,13 @@ pub fn mask_overlay(mask: &[bool], width: usize, height: usize) -> Option<HtmlCa
     Some(canvas)
 }
 
-/// Redraws the view: image, then mask, then the box outline.
+/// Redraws the view: image, then mask, then the generator's boxes
+/// (`[x0, y0, x1, y1, score]`), then the box being drawn.
 pub fn draw(
     canvas: &HtmlCanvasElement,
     image: &ImageBitmap,
     mask: Option<&HtmlCanvasElement>,
+    boxes: &[[f32; 5]],
     rect: Option<[f64; 4]>,
 ) {
     if canvas.width() != image.width() || canvas.height() != image.height() {
@@ -60,6 +63,16 @@ pub fn draw(
     let _ = ctx.draw_image_with_image_bitmap(image, 0.0, 0.0);
     if let Some(mask) = mask {
         let _ = ctx.draw_image_with_html_canvas_element(mask, 0.0, 0.0);
+    }
+    let line = (image.width().max(image.height()) as f64 / 400.0).max(1.5);
+    ctx.set_line_width(line);
+    ctx.set_font(&format!("{}px sans-serif", (line * 7.0).round()));
+    for &[x0, y0, x1, y1, score] in boxes {
+        let (x0, y0, x1, y1) = (x0 as f64, y0 as f64, x1 as f64, y1 as f64);
+        ctx.set_stroke_style_str("#ffdc00");
+        ctx.stroke_rect(x0, y0, x1 - x0, y1 - y0);
+        ctx.set_fill_style_str("#ffdc00");
+        let _ = ctx.fill_text(&format!("{score:.2}"), x0, (y0 - line).max(line * 7.0));
     }
     if let Some([x0, y0, x1, y1]) = rect {
         ctx.set_stroke_style_str("#00e5ff");

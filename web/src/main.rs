@@ -1,9 +1,10 @@
 //! The s2m-web demo page (Leptos, client-side rendered, built by Trunk).
 //!
-//! For now the page runs Segment Anything (MobileSAM) on WebGPU: pick an
-//! image, draw a box, get the mask. Later issues grow it into the whole S2M
-//! pipeline. Everything runs in the browser; weights are static files
-//! listed in `weights/manifest.json`, verified by sha256 before use.
+//! The page runs the S2M pipeline on WebGPU: pick an image (and optionally
+//! its anomaly score map), get the boxes of the prompt generator and the
+//! union of their MobileSAM masks; draw a box to segment anything else.
+//! Everything runs in the browser; weights are static files listed in
+//! `weights/manifest.json`, verified by sha256 before use.
 
 mod app;
 mod box_drawing;

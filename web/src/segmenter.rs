@@ -1,60 +1,184 @@
-//! The model side of the page: MobileSAM on the WebGPU device, the image
-//! embedding computed once per image, masks read back asynchronously (a
-//! synchronous GPU read would abort the page).
+//! The model side of the page: the S2M pipeline (`s2m_core::pipeline`:
+//! prompt generator + MobileSAM) on the WebGPU device. The image embedding
+//! is computed once per image and shared by the automatic segmentation and
+//! the boxes the user draws. The score map is the one the user uploads, or
+//! else the feature-novelty map of the image itself
+//! (`s2m_core::scorer::novelty`, lone-frame mode). Everything read from the
+//! GPU is read asynchronously (a synchronous read would abort the page).
 
 use burn::tensor::{Device, Tensor, TensorData};
+use s2m_core::detector::Detection;
 use s2m_core::device::{Backend, open_device_async};
-use s2m_core::sam::{ImageFrame, Prompts, Sam, SamConfig};
-use s2m_core::weights::load_sam;
+use s2m_core::pipeline::{ImageEmbedding, Pipeline, PipelineConfig, Segmentation};
+use s2m_core::readback::read_f32;
+use s2m_core::sam::{Prompts, SamConfig};
+use s2m_core::score_map_file::ScoreMap;
+use s2m_core::scorer::novelty::{NoveltyConfig, novelty_map};
+use s2m_core::weights::{detector_config_of, load_detector, load_sam};
+
+/// Milliseconds spent in each stage of one S2M run (the SAM encoder's
+/// time is [`Segmenter::set_image`]'s); each stage is read back before the
+/// next starts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageTimes {
+    pub scorer: f64,
+    pub generator: f64,
+    pub sam_decoder: f64,
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// Logs a stage to the browser console (and so to the test's output).
+fn log_stage(text: &str) {
+    web_sys::console::log_1(&format!("s2m: {text}").into());
+}
+
+/// A weights file: its name (for messages) and bytes.
+pub struct WeightsFile {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
 
 pub struct Segmenter {
-    sam: Sam,
+    pipeline: Pipeline,
     device: Device,
-    /// The embedding and frame of the current image.
-    image: Option<(Tensor<4>, ImageFrame)>,
+    /// The embedding of the current image.
+    image: Option<ImageEmbedding>,
 }
 
 impl Segmenter {
-    /// Opens the WebGPU device and loads the model. A browser without
+    /// Opens the WebGPU device and loads both models. A browser without
     /// WebGPU gets an explanation.
-    pub async fn new(config: &SamConfig, bytes: Vec<u8>, file: &str) -> Result<Self, String> {
+    pub async fn new(sam: WeightsFile, generator: WeightsFile) -> Result<Self, String> {
         let device = open_device_async(Backend::Wgpu).await.map_err(|e| {
             format!("{e}. This page needs WebGPU: use a recent Chrome, Edge or Firefox with WebGPU enabled.")
         })?;
-        let sam = load_sam(config, bytes, file, &device).map_err(|e| e.to_string())?;
+        let generator_config =
+            detector_config_of(&generator.bytes, &generator.name).map_err(|e| e.to_string())?;
+        let pipeline = Pipeline {
+            generator: load_detector(
+                &generator_config,
+                generator.bytes,
+                &generator.name,
+                &device,
+            )
+            .map_err(|e| e.to_string())?,
+            sam: load_sam(&SamConfig::mobile_sam(), sam.bytes, &sam.name, &device)
+                .map_err(|e| e.to_string())?,
+            config: PipelineConfig::default(),
+        };
         Ok(Self {
-            sam,
+            pipeline,
             device,
             image: None,
         })
     }
 
-    /// Embeds an RGB image (the work is queued on the GPU; it completes
-    /// before the first mask is read).
-    pub fn set_image(&mut self, rgb: &[u8], width: usize, height: usize) {
+    /// Embeds an RGB image and waits for the GPU to finish it; returns the
+    /// milliseconds the SAM encoder took.
+    pub async fn set_image(
+        &mut self,
+        rgb: &[u8],
+        width: usize,
+        height: usize,
+    ) -> Result<f64, String> {
+        let start = now_ms();
         let data: Vec<f32> = rgb.iter().map(|&v| v as f32).collect();
         let image = Tensor::<3>::from_data(TensorData::new(data, [height, width, 3]), &self.device);
-        let (input, frame) = self.sam.preprocess(image);
-        self.image = Some((self.sam.embed(input), frame));
+        let embedded = self.pipeline.embed(image).map_err(|e| e.to_string())?;
+        let first = embedded
+            .embedding
+            .clone()
+            .flatten::<1>(0, 3)
+            .slice([0..1]);
+        read_f32(first, "the image embedding")
+            .await
+            .map_err(|e| e.to_string())?;
+        self.image = Some(embedded);
+        let elapsed = now_ms() - start;
+        log_stage(&format!("SAM encoder {elapsed:.0} ms"));
+        Ok(elapsed)
     }
 
-    /// The mask (row-major, original size) of one box in image pixels.
+    /// S2M on the current image: boxes from `score_map` (which must have
+    /// the image's size) or from the image's novelty map, then their masks
+    /// and the confidence map.
+    pub async fn segment(
+        &self,
+        score_map: Option<&ScoreMap>,
+    ) -> Result<(Segmentation, StageTimes), String> {
+        let image = self.image.as_ref().ok_or("no image yet")?;
+        let (height, width) = image.image_size();
+        let mut times = StageTimes::default();
+        let start = now_ms();
+        let map = match score_map {
+            Some(map) => {
+                map.expect_size(height, width)
+                    .map_err(|e| format!("the score map does not fit the image: {e}"))?;
+                map.clone().into_tensor(&self.device)
+            }
+            None => novelty_map(image, None, &NoveltyConfig::default()),
+        };
+        times.scorer = now_ms() - start;
+        log_stage(&format!("score map queued in {:.0} ms", times.scorer));
+        let start = now_ms();
+        let detections = self
+            .pipeline
+            .boxes(map, (height, width))
+            .await
+            .map_err(|e| e.to_string())?;
+        times.generator = now_ms() - start;
+        log_stage(&format!(
+            "{} boxes in {:.0} ms",
+            detections.len(),
+            times.generator
+        ));
+        let start = now_ms();
+        let confidence = self
+            .pipeline
+            .confidence(image, &detections)
+            .await
+            .map_err(|e| e.to_string())?;
+        times.sam_decoder = now_ms() - start;
+        log_stage(&format!("masks in {:.0} ms", times.sam_decoder));
+        let result = Segmentation {
+            height,
+            width,
+            detections,
+            confidence,
+        };
+        Ok((result, times))
+    }
+
+    /// The mask (row-major, original size) of one box the user drew.
     pub async fn mask_for_box(&self, b: [f32; 4]) -> Result<Vec<bool>, String> {
-        let (embedding, frame) = self.image.as_ref().ok_or("no image yet")?;
-        let input_box = frame.boxes_to_input(&[b])[0];
+        let image = self.image.as_ref().ok_or("no image yet")?;
+        let input_box = image.frame.boxes_to_input(&[b])[0];
         let prompts = Prompts::Boxes(Tensor::from_data(
             TensorData::new(input_box.to_vec(), [1, 4]),
             &self.device,
         ));
-        let prediction = self.sam.decode(embedding.clone(), &prompts, false);
-        let logits = self.sam.postprocess_masks(prediction.low_res_logits, frame);
-        let data = logits
-            .into_data_async()
+        let prediction = self
+            .pipeline
+            .sam
+            .decode(image.embedding.clone(), &prompts, false);
+        let logits = self
+            .pipeline
+            .sam
+            .postprocess_masks(prediction.low_res_logits, &image.frame);
+        let logits = read_f32(logits, "the mask")
             .await
-            .map_err(|e| format!("reading the mask from the GPU failed: {e:?}"))?;
-        let logits = data
-            .try_to_vec::<f32>()
-            .map_err(|e| format!("unexpected mask data: {e:?}"))?;
+            .map_err(|e| e.to_string())?;
         Ok(logits.into_iter().map(|logit| logit > 0.0).collect())
     }
+}
+
+/// The boxes of a result as `[x0, y0, x1, y1, score]`.
+pub fn boxes_with_scores(detections: &[Detection]) -> Vec<[f32; 5]> {
+    detections
+        .iter()
+        .map(|d| [d.bbox[0], d.bbox[1], d.bbox[2], d.bbox[3], d.score])
+        .collect()
 }

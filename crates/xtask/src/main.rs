@@ -110,6 +110,9 @@ fn test(extra: &[String]) -> Result<(), String> {
     browser_tests()
 }
 
+/// Offset of the scene seeds of `s2m synthesize` for the browser test.
+const BROWSER_SCENE_SEED: &str = "3";
+
 /// The page in headless Chromium (WebGPU on SwiftShader), driven by
 /// playwright-core; screenshots go to target/browser-artifacts.
 fn browser_tests() -> Result<(), String> {
@@ -125,19 +128,29 @@ fn browser_tests() -> Result<(), String> {
     }
     web_build::build()?;
     let mut mounts = app_mounts();
+    // A synthetic scene (picture, its score map, the objects' mask and
+    // boxes) for the whole pipeline in the page.
+    let scene = tools::target_dir().join("browser-scene");
+    tools::run(
+        Command::new(tools::target_dir().join("debug/s2m"))
+            .args(["synthesize", "--count", "1", "--seed", BROWSER_SCENE_SEED])
+            .arg("--out")
+            .arg(&scene),
+    )?;
     mounts.push(Mount {
-        prefix: "/fixtures/",
-        dir: repo_root().join("tests/fixtures"),
-        extensions: &["png"],
+        prefix: "/scene/",
+        dir: scene.clone(),
+        extensions: &["png", "json"],
     });
     let (url, _server) = static_server::start("127.0.0.1:0", mounts)?;
     step(&format!("tests: browser, against {url}"));
     let artifacts = tools::target_dir().join("browser-artifacts");
     tools::run(
         Command::new("node")
-            .arg(dir.join("sam_box.test.mjs"))
+            .arg(dir.join("s2m_page.test.mjs"))
             .arg(&url)
             .arg(&artifacts)
+            .arg(&scene)
             .current_dir(&dir),
     )
 }

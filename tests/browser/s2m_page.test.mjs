@@ -1,0 +1,160 @@
+// Browser end-to-end test of the demo page (issues #2, #5, #6): the page
+// loads MobileSAM and the prompt generator from the local server and runs
+// on WebGPU (SwiftShader in headless Chromium). On a synthetic scene
+// (`s2m synthesize`: a road picture with pasted objects, the score map a
+// scorer would give, the objects' mask) given with its score map, the S2M
+// mask reaches IoU >= 0.8 with the objects' mask; a box drawn around one
+// object gives its SAM mask (IoU >= 0.85 with that object). Also: a corrupt
+// file gives an error message, and the page requests nothing outside the
+// served origin.
+//
+// Usage: node s2m_page.test.mjs http://127.0.0.1:PORT/ ARTIFACT_DIR SCENE_DIR
+// The server (cargo xtask) serves dist/ at /, weights/ at /weights/ and
+// SCENE_DIR at /scene/.
+
+import { chromium } from 'playwright-core';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const base = process.argv[2];
+const artifacts = process.argv[3] ?? 'browser-artifacts';
+mkdirSync(artifacts, { recursive: true });
+const origin = new URL(base).origin;
+
+const results = [];
+async function check(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    results.push([name, true]);
+    console.log(`ok   ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    results.push([name, false]);
+    console.log(`FAIL ${name}: ${e.stack ?? e}`);
+  }
+}
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: [
+    '--no-sandbox', '--enable-unsafe-webgpu',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--no-first-run', '--disable-quic',
+  ],
+  // playwright gives every launch a fresh, empty profile.
+});
+const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+const foreign = [];
+page.on('request', (r) => { if (!r.url().startsWith(origin) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) foreign.push(r.url()); });
+page.on('console', (m) => { if (m.type() === 'error' || m.text().startsWith('s2m:')) console.log(`  [page] ${m.text()}`); });
+page.on('pageerror', (e) => console.log(`  [page error] ${e}`));
+
+async function waitForState(states, timeout) {
+  await page.waitForFunction(
+    (s) => s.includes(document.querySelector('#status')?.dataset.state),
+    states,
+    { timeout, polling: 500 },
+  );
+  return page.$eval('#status', (el) => [el.dataset.state, el.textContent]);
+}
+
+await check('page loads the weights and starts WebGPU', async () => {
+  await page.goto(base);
+  const [state, text] = await waitForState(['ready', 'error'], 300_000);
+  await page.screenshot({ path: join(artifacts, '1-ready.png') });
+  if (state !== 'ready') throw new Error(`status: ${text}`);
+  const bytes = await page.$eval('#weights-bytes', (el) => el.textContent);
+  console.log(`  weights: ${bytes}`);
+});
+
+const scene = process.argv[4];
+const sceneBoxes = JSON.parse(readFileSync(join(scene, 'scene-000.json'), 'utf8')).boxes;
+
+// IoU of the page's last mask with /scene/scene-000.mask.png, within `box`
+// (x0, y0, x1, y1) when one is given.
+async function sceneIoU(box) {
+  return page.evaluate(async (box) => {
+    const result = window.s2mLastResult;
+    const img = new Image();
+    img.src = '/scene/scene-000.mask.png';
+    await img.decode();
+    const c = document.createElement('canvas');
+    c.width = result.width; c.height = result.height;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const truth = ctx.getImageData(0, 0, c.width, c.height).data;
+    let inter = 0, union = 0;
+    for (let i = 0; i < result.mask.length; i++) {
+      const x = i % result.width, y = Math.floor(i / result.width);
+      const inBox = !box || (x >= box[0] && x < box[2] && y >= box[1] && y < box[3]);
+      const a = result.mask[i] === 1, b = inBox && truth[i * 4] > 127;
+      if (a && b) inter++;
+      if (a || b) union++;
+    }
+    return union ? inter / union : 0;
+  }, box);
+}
+
+await check('S2M on a scene and its score map finds the objects (IoU >= 0.8)', async () => {
+  await page.setInputFiles('#score-map-input', join(scene, 'scene-000.npy'));
+  const [loaded, note] = await waitForState(['ready', 'error'], 60_000);
+  if (loaded !== 'ready') throw new Error(`status: ${note}`);
+  const started = Date.now();
+  await page.setInputFiles('#image-input', join(scene, 'scene-000.png'));
+  const [state, text] = await waitForState(['done', 'error'], 1_200_000);
+  console.log(`  first S2M result after ${((Date.now() - started) / 1000).toFixed(1)} s: ${text}`);
+  await page.screenshot({ path: join(artifacts, '2-s2m.png') });
+  if (state !== 'done') throw new Error(`status: ${text}`);
+  const boxes = await page.evaluate(() => window.s2mLastResult.boxes.length);
+  const iou = await sceneIoU(null);
+  console.log(`  ${boxes} boxes; IoU with the objects' mask: ${iou.toFixed(4)}`);
+  if (!(iou >= 0.8)) throw new Error(`IoU ${iou}`);
+});
+
+await check('a drawn box gives the mask of the object in it (IoU >= 0.85)', async () => {
+  // The largest object, its box grown by 6 px.
+  const area = (b) => (b[2] - b[0]) * (b[3] - b[1]);
+  const [bx0, by0, bx1, by1] = sceneBoxes.reduce((a, b) => (area(b) > area(a) ? b : a));
+  const box = [bx0 - 6, by0 - 6, bx1 + 6, by1 + 6];
+  const r = await page.$eval('#view', (c) => { const b = c.getBoundingClientRect(); return { x: b.left, y: b.top, sx: b.width / c.width, sy: b.height / c.height }; });
+  const at = (x, y) => [r.x + x * r.sx, r.y + y * r.sy];
+  await page.mouse.move(...at(box[0], box[1]));
+  await page.mouse.down();
+  await page.mouse.move(...at((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), { steps: 5 });
+  await page.mouse.move(...at(box[2], box[3]), { steps: 5 });
+  await page.mouse.up();
+  const started = Date.now();
+  const [done, message] = await waitForState(['done', 'error'], 600_000);
+  console.log(`  box mask after ${((Date.now() - started) / 1000).toFixed(1)} s: ${message}`);
+  await page.screenshot({ path: join(artifacts, '3-box.png') });
+  if (done !== 'done' || !message.includes('your box')) throw new Error(`status: ${message}`);
+  const iou = await sceneIoU(box);
+  console.log(`  IoU with the object's mask: ${iou.toFixed(4)}`);
+  if (!(iou >= 0.85)) throw new Error(`IoU ${iou}`);
+});
+
+await check('a corrupt file gives an error message, not a broken page', async () => {
+  const corrupt = join(mkdtempSync(join(tmpdir(), 's2m-corrupt-')), 'broken.png');
+  writeFileSync(corrupt, Buffer.from('this is not an image at all'));
+  await page.setInputFiles('#image-input', corrupt);
+  const [state, text] = await waitForState(['error'], 60_000);
+  await page.screenshot({ path: join(artifacts, '4-corrupt.png') });
+  if (!text.includes('broken.png')) throw new Error(`message does not name the file: ${text}`);
+  // The page still works afterwards: the score map again runs S2M on the
+  // scene (its embedding is kept; a new image would repeat the encoder).
+  await page.setInputFiles('#score-map-input', join(scene, 'scene-000.npy'));
+  const [after, text2] = await waitForState(['done', 'error'], 600_000);
+  if (after !== 'done') throw new Error(`the page did not recover: ${text2}`);
+});
+
+await check('no request leaves the served origin', async () => {
+  if (foreign.length) throw new Error(`requests outside ${origin}: ${foreign.join(', ')}`);
+});
+
+await browser.close();
+const passed = results.filter(([, ok]) => ok).length;
+const failed = results.length - passed;
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
