@@ -273,16 +273,24 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
         let due = (iteration + 1) % args.validate_every.max(1) == 0;
         if due && iteration + 1 < args.iterations {
             match checkpoint(iteration + 1, detector) {
-                Ok((m, threshold)) => progress.println(format!(
-                    "iteration {}: recall {:.3}, precision {:.3}, AP50 {:.3}, clean empty maps {:.3} \
-                     (score threshold {:.3})",
-                    iteration + 1,
-                    m.recall,
-                    m.precision,
-                    m.ap50,
-                    m.empty_maps_without_boxes,
-                    threshold
-                )),
+                Ok((m, threshold)) => {
+                    let line = format!(
+                        "iteration {}: recall {:.3}, precision {:.3}, AP50 {:.3}, clean empty \
+                         maps {:.3} (score threshold {:.3})",
+                        iteration + 1,
+                        m.recall,
+                        m.precision,
+                        m.ap50,
+                        m.empty_maps_without_boxes,
+                        threshold
+                    );
+                    // A hidden bar (output to a file) prints nothing itself.
+                    if progress.is_hidden() {
+                        println!("{line}");
+                    } else {
+                        progress.println(line);
+                    }
+                }
                 Err(e) => {
                     failure = Some(e);
                     return true;
