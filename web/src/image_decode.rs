@@ -1,5 +1,9 @@
-//! Decoding a user's image file with the browser's own decoders.
+//! Decoding a user's image file with the browser's own decoders. Frames
+//! larger than [`MODEL_MAX_SIDE`] are downscaled for the models
+//! (`s2m_core::frame_size`), while the view keeps the full frame and draws
+//! the results scaled onto it.
 
+use s2m_core::frame_size::fit_longest_side;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap};
@@ -7,13 +11,26 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap};
 /// Largest accepted side, as in the CLI.
 pub const MAX_SIDE: u32 = 16_384;
 
-/// A decoded image: the bitmap for drawing and its RGB pixels for the model.
+/// Longest side of the image the models get.
+pub const MODEL_MAX_SIDE: u32 = 2048;
+
+/// A decoded image: the full-size bitmap for drawing and the RGB pixels
+/// of its (possibly downscaled) copy for the models.
 pub struct DecodedImage {
     pub bitmap: ImageBitmap,
     pub width: usize,
     pub height: usize,
-    /// Row-major RGB, 3 bytes per pixel.
+    pub model_width: usize,
+    pub model_height: usize,
+    /// Row-major RGB of the models' copy, 3 bytes per pixel.
     pub rgb: Vec<u8>,
+}
+
+impl DecodedImage {
+    /// Full-size pixels per model pixel (1 for frames that fit).
+    pub fn scale(&self) -> f64 {
+        self.width as f64 / self.model_width as f64
+    }
 }
 
 pub async fn decode(file: &web_sys::File) -> Result<DecodedImage, String> {
@@ -39,8 +56,9 @@ pub async fn decode(file: &web_sys::File) -> Result<DecodedImage, String> {
         .map_err(|_| "cannot create a canvas")?
         .dyn_into()
         .map_err(|_| "not a canvas")?;
-    canvas.set_width(width);
-    canvas.set_height(height);
+    let (model_width, model_height) = fit_longest_side(width, height, MODEL_MAX_SIDE);
+    canvas.set_width(model_width);
+    canvas.set_height(model_height);
     let context: CanvasRenderingContext2d = canvas
         .get_context("2d")
         .ok()
@@ -49,10 +67,16 @@ pub async fn decode(file: &web_sys::File) -> Result<DecodedImage, String> {
         .dyn_into()
         .map_err(|_| "not a 2d context")?;
     context
-        .draw_image_with_image_bitmap(&bitmap, 0.0, 0.0)
+        .draw_image_with_image_bitmap_and_dw_and_dh(
+            &bitmap,
+            0.0,
+            0.0,
+            model_width as f64,
+            model_height as f64,
+        )
         .map_err(|_| "cannot draw the image")?;
     let rgba = context
-        .get_image_data(0.0, 0.0, width as f64, height as f64)
+        .get_image_data(0.0, 0.0, model_width as f64, model_height as f64)
         .map_err(|_| "cannot read the image pixels")?
         .data();
     let rgb = rgba
@@ -63,6 +87,8 @@ pub async fn decode(file: &web_sys::File) -> Result<DecodedImage, String> {
         bitmap,
         width: width as usize,
         height: height as usize,
+        model_width: model_width as usize,
+        model_height: model_height as usize,
         rgb,
     })
 }

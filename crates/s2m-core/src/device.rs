@@ -60,13 +60,25 @@ pub fn open_device(backend: Backend) -> Result<Device, NoAdapter> {
 }
 
 /// The device for `backend` in the browser, where adapters are acquired
-/// asynchronously.
+/// asynchronously. The wgpu runtime registers once per page: once a device
+/// is open, later calls (a retry after a failed download) return it; a
+/// failed attempt leaves nothing behind, so a later one may succeed.
 pub async fn open_device_async(backend: Backend) -> Result<Device, NoAdapter> {
+    thread_local! {
+        static WGPU: std::cell::RefCell<Option<Device>> = const { std::cell::RefCell::new(None) };
+    }
     match backend {
         Backend::Cpu => Ok(Device::flex()),
-        Backend::Wgpu => Device::wgpu_options()
-            .init_async()
-            .await
-            .map_err(|e| NoAdapter(e.to_string())),
+        Backend::Wgpu => {
+            if let Some(device) = WGPU.with_borrow(Clone::clone) {
+                return Ok(device);
+            }
+            let device = Device::wgpu_options()
+                .init_async()
+                .await
+                .map_err(|e| NoAdapter(e.to_string()))?;
+            WGPU.with_borrow_mut(|opened| *opened = Some(device.clone()));
+            Ok(device)
+        }
     }
 }

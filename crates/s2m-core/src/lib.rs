@@ -8,6 +8,7 @@
 
 pub mod detector;
 pub mod device;
+pub mod frame_size;
 pub mod nn;
 pub mod pipeline;
 pub mod readback;
