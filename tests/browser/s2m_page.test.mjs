@@ -4,9 +4,11 @@
 // (`s2m synthesize`: a road picture with pasted objects, the score map a
 // scorer would give, the objects' mask) given with its score map, the S2M
 // mask reaches IoU >= 0.8 with the objects' mask; a box drawn around one
-// object gives its SAM mask (IoU >= 0.85 with that object). Also: a corrupt
-// file gives an error message, and the page requests nothing outside the
-// served origin.
+// object gives its SAM mask (IoU >= 0.85 with that object). Also: a damaged
+// weights download is a message and Retry recovers, a reload takes the
+// weights from Cache Storage, a corrupt image gives an error message, a
+// browser without WebGPU gets an explanation, and the page requests
+// nothing outside the served origin.
 //
 // Usage: node s2m_page.test.mjs http://127.0.0.1:PORT/ ARTIFACT_DIR SCENE_DIR
 // The server (cargo xtask) serves dist/ at /, weights/ at /weights/ and
@@ -60,13 +62,30 @@ async function waitForState(states, timeout) {
   return page.$eval('#status', (el) => [el.dataset.state, el.textContent]);
 }
 
-await check('page loads the weights and starts WebGPU', async () => {
+await check('a damaged download is a message with a Retry button that recovers', async () => {
+  // The generator arrives truncated once: its size and sha256 do not match.
+  let served = false;
+  await page.route('**/s2m_generator.f16.safetensors', async (route) => {
+    if (served) return route.continue();
+    served = true;
+    const response = await route.fetch();
+    const body = await response.body();
+    await route.fulfill({ response, body: body.subarray(0, body.length >> 1) });
+  });
   await page.goto(base);
   const [state, text] = await waitForState(['ready', 'error'], 300_000);
+  await page.screenshot({ path: join(artifacts, '0-damaged-download.png') });
+  if (state !== 'error' || !text.includes('s2m_generator')) throw new Error(`status: ${text}`);
+  const started = Date.now();
+  await page.click('#retry');
+  const [again, text2] = await waitForState(['ready', 'error'], 300_000);
   await page.screenshot({ path: join(artifacts, '1-ready.png') });
-  if (state !== 'ready') throw new Error(`status: ${text}`);
+  if (again !== 'ready') throw new Error(`after retry: ${text2}`);
+  // MobileSAM verified on the first try: only the generator is fetched again.
+  if (!text2.includes('1 of 2 weights files from this browser')) throw new Error(`after retry: ${text2}`);
   const bytes = await page.$eval('#weights-bytes', (el) => el.textContent);
-  console.log(`  weights: ${bytes}`);
+  console.log(`  weights: ${bytes}; ready ${((Date.now() - started) / 1000).toFixed(1)} s after Retry`);
+  await page.unroute('**/s2m_generator.f16.safetensors');
 });
 
 const scene = process.argv[4];
@@ -120,13 +139,21 @@ await check('a drawn box gives the mask of the object in it (IoU >= 0.85)', asyn
   const box = [bx0 - 6, by0 - 6, bx1 + 6, by1 + 6];
   const r = await page.$eval('#view', (c) => { const b = c.getBoundingClientRect(); return { x: b.left, y: b.top, sx: b.width / c.width, sy: b.height / c.height }; });
   const at = (x, y) => [r.x + x * r.sx, r.y + y * r.sy];
+  // The status element may still show the last run's "done" for a moment
+  // after the drag: wait for a new result instead.
+  await page.evaluate(() => { window.s2mPreviousResult = window.s2mLastResult; });
   await page.mouse.move(...at(box[0], box[1]));
   await page.mouse.down();
   await page.mouse.move(...at((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), { steps: 5 });
   await page.mouse.move(...at(box[2], box[3]), { steps: 5 });
   await page.mouse.up();
   const started = Date.now();
-  const [done, message] = await waitForState(['done', 'error'], 600_000);
+  await page.waitForFunction(
+    () => window.s2mLastResult !== window.s2mPreviousResult || document.querySelector('#status')?.dataset.state === 'error',
+    null,
+    { timeout: 600_000, polling: 500 },
+  );
+  const [done, message] = await page.$eval('#status', (el) => [el.dataset.state, el.textContent]);
   console.log(`  box mask after ${((Date.now() - started) / 1000).toFixed(1)} s: ${message}`);
   await page.screenshot({ path: join(artifacts, '3-box.png') });
   if (done !== 'done' || !message.includes('your box')) throw new Error(`status: ${message}`);
@@ -147,6 +174,26 @@ await check('a corrupt file gives an error message, not a broken page', async ()
   await page.setInputFiles('#score-map-input', join(scene, 'scene-000.npy'));
   const [after, text2] = await waitForState(['done', 'error'], 600_000);
   if (after !== 'done') throw new Error(`the page did not recover: ${text2}`);
+});
+
+await check('a reload takes the weights from Cache Storage', async () => {
+  const started = Date.now();
+  await page.reload();
+  const [state, text] = await waitForState(['ready', 'error'], 300_000);
+  if (state !== 'ready' || !text.includes('2 of 2 weights files from this browser')) throw new Error(`status: ${text}`);
+  console.log(`  ready ${((Date.now() - started) / 1000).toFixed(1)} s after the reload`);
+});
+
+await check('without WebGPU the page explains what it needs', async () => {
+  const bare = await browser.newPage();
+  await bare.addInitScript(() => { Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }); });
+  bare.on('pageerror', (e) => console.log(`  [no-webgpu page error] ${e}`));
+  await bare.goto(base);
+  await bare.waitForFunction(() => document.querySelector('#status')?.dataset.state === 'error', null, { timeout: 120_000, polling: 500 });
+  const text = await bare.$eval('#status', (el) => el.textContent);
+  await bare.screenshot({ path: join(artifacts, '5-no-webgpu.png') });
+  if (!text.includes('needs WebGPU')) throw new Error(`status: ${text}`);
+  await bare.close();
 });
 
 await check('no request leaves the served origin', async () => {

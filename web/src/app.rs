@@ -16,7 +16,7 @@ use web_sys::{HtmlCanvasElement, HtmlInputElement, MouseEvent};
 use crate::box_drawing::{draw, event_to_image, mask_overlay};
 use crate::image_decode::{DecodedImage, decode};
 use crate::segmenter::{Segmenter, StageTimes, WeightsFile, boxes_with_scores};
-use crate::weights_fetch::{fetch_manifest, fetch_verified};
+use crate::weights_fetch::{WeightsSource, fetch_manifest, fetch_verified};
 
 /// The models the page loads: (manifest model name, storage type).
 const SAM: (&str, StorageDType) = ("mobile_sam", StorageDType::F32);
@@ -93,56 +93,95 @@ pub fn App() -> impl IntoView {
         "loading".to_string(),
         "Loading the models (MobileSAM and the prompt generator)…".to_string(),
     ));
-    let (progress, set_progress) = signal((0u64, 0u64));
+    // Each weights file: (name, bytes received, size).
+    let (files, set_files) = signal(Vec::<(String, u64, u64)>::new());
+    let (failed_load, set_failed_load) = signal(false);
+    let progress = move || {
+        files.with(|files| {
+            files
+                .iter()
+                .fold((0, 0), |(got, total), f| (got + f.1, total + f.2))
+        })
+    };
     let (timings, set_timings) = signal(String::new());
     let canvas_ref = NodeRef::<html::Canvas>::new();
     let state = StoredValue::new_local(PageState::default());
 
-    spawn_local(async move {
-        let base = weights_base();
-        let result: Result<Segmenter, String> = async {
-            let manifest = fetch_manifest(&base).await?;
-            let sam = manifest_entry(&manifest, &base, SAM)?;
-            let generator = manifest_entry(&manifest, &base, GENERATOR)?;
-            let total = sam.size + generator.size;
-            let generator_bytes = fetch_verified(&base, &generator, |got, _| {
-                set_progress.set((got, total))
-            })
-            .await?;
-            let sam_bytes = fetch_verified(&base, &sam, |got, _| {
-                set_progress.set((generator.size + got, total))
-            })
-            .await?;
+    // WebGPU first (no point downloading without it), then the weights
+    // (cache or network), then the models; a failure offers a retry.
+    let load = move || {
+        set_failed_load.set(false);
+        spawn_local(async move {
             set_status.set(("loading".into(), "Starting WebGPU…".into()));
-            Segmenter::new(
-                WeightsFile {
-                    name: sam.name,
-                    bytes: sam_bytes,
-                },
-                WeightsFile {
-                    name: generator.name,
-                    bytes: generator_bytes,
-                },
-            )
-            .await
-        }
-        .await;
-        match result {
-            Ok(segmenter) => {
-                state.update_value(|s| s.segmenter = Some(segmenter));
+            let base = weights_base();
+            let result: Result<(Segmenter, Vec<WeightsSource>), String> = async {
+                let device = Segmenter::open_device().await?;
                 set_status.set((
-                    "ready".into(),
-                    "Ready: choose an image (and, if you have one, its score map).".into(),
+                    "loading".into(),
+                    "Loading the models (MobileSAM and the prompt generator)…".into(),
                 ));
+                let manifest = fetch_manifest(&base).await?;
+                let entries = [
+                    manifest_entry(&manifest, &base, SAM)?,
+                    manifest_entry(&manifest, &base, GENERATOR)?,
+                ];
+                set_files.set(
+                    entries
+                        .iter()
+                        .map(|e| (e.name.clone(), 0, e.size))
+                        .collect(),
+                );
+                let mut files = Vec::new();
+                let mut sources = Vec::new();
+                for (index, entry) in entries.iter().enumerate() {
+                    let (bytes, source) = fetch_verified(&base, entry, |got, _| {
+                        set_files.update(|files| files[index].1 = got)
+                    })
+                    .await?;
+                    files.push(WeightsFile {
+                        name: entry.name.clone(),
+                        bytes,
+                    });
+                    sources.push(source);
+                }
+                let generator = files.pop().ok_or("no generator weights")?;
+                let sam = files.pop().ok_or("no SAM weights")?;
+                Ok((Segmenter::new(device, sam, generator)?, sources))
             }
-            Err(e) => set_status.set(("error".into(), e)),
-        }
-    });
+            .await;
+            match result {
+                Ok((segmenter, sources)) => {
+                    state.update_value(|s| s.segmenter = Some(segmenter));
+                    let cached = sources.iter().filter(|s| **s == WeightsSource::Cache).count();
+                    set_status.set((
+                        "ready".into(),
+                        format!(
+                            "Ready ({cached} of {} weights files from this browser's cache): \
+                             choose an image (and, if you have one, its score map).",
+                            sources.len()
+                        ),
+                    ));
+                }
+                Err(e) => {
+                    set_failed_load.set(true);
+                    set_status.set(("error".into(), e));
+                }
+            }
+        });
+    };
+    load();
 
     let redraw = move |rect: Option<[f64; 4]>| {
         state.with_value(|s| {
             if let (Some(canvas), Some(image)) = (canvas_ref.get_untracked(), s.image.as_ref()) {
-                draw(&canvas, &image.bitmap, s.mask.as_ref(), &s.boxes, rect);
+                draw(
+                    &canvas,
+                    &image.bitmap,
+                    s.mask.as_ref(),
+                    &s.boxes,
+                    rect,
+                    image.scale(),
+                );
             }
         });
     };
@@ -154,6 +193,7 @@ pub fn App() -> impl IntoView {
             return;
         };
         let score_map = state.with_value(|s| s.score_map.clone());
+        let full_size = state.with_value(|s| s.image.as_ref().map(|i| (i.height, i.width)));
         state.update_value(|s| s.busy = true);
         let source = if score_map.is_some() {
             "the uploaded score map"
@@ -163,7 +203,7 @@ pub fn App() -> impl IntoView {
         set_status.set(("segmenting".into(), format!("Segmenting with {source}…")));
         spawn_local(async move {
             let result: Result<(Segmentation, StageTimes), String> =
-                segmenter.segment(score_map.as_ref()).await;
+                segmenter.segment(score_map.as_ref(), full_size).await;
             state.update_value(|s| {
                 s.segmenter = Some(segmenter);
                 s.busy = false;
@@ -224,7 +264,7 @@ pub fn App() -> impl IntoView {
             state.update_value(|s| s.busy = true);
             set_status.set(("embedding".into(), "Embedding the image (SAM encoder)…".into()));
             let embedded = segmenter
-                .set_image(&image.rgb, image.width, image.height)
+                .set_image(&image.rgb, image.model_width, image.model_height)
                 .await;
             state.update_value(|s| {
                 s.segmenter = Some(segmenter);
@@ -278,13 +318,15 @@ pub fn App() -> impl IntoView {
         });
     };
 
+    // Full-size pixels per model pixel of the current image.
+    let scale = move || state.with_value(|s| s.image.as_ref().map_or(1.0, |i| i.scale()));
     let on_down = move |ev: MouseEvent| {
         let Some(canvas) = canvas_ref.get_untracked() else {
             return;
         };
         let ready = state.with_value(|s| s.image.is_some() && !s.busy);
         if ready {
-            let start = event_to_image(&canvas, &ev);
+            let start = event_to_image(&canvas, &ev, scale());
             state.update_value(|s| s.drag_start = Some(start));
         }
     };
@@ -293,7 +335,7 @@ pub fn App() -> impl IntoView {
             return;
         };
         if let Some((x0, y0)) = state.with_value(|s| s.drag_start) {
-            let (x1, y1) = event_to_image(&canvas, &ev);
+            let (x1, y1) = event_to_image(&canvas, &ev, scale());
             redraw(Some([x0, y0, x1, y1]));
         }
     };
@@ -304,7 +346,7 @@ pub fn App() -> impl IntoView {
         let Some((x0, y0)) = state.try_update_value(|s| s.drag_start.take()).flatten() else {
             return;
         };
-        let (x1, y1) = event_to_image(&canvas, &ev);
+        let (x1, y1) = event_to_image(&canvas, &ev, scale());
         let b = [
             x0.min(x1) as f32,
             y0.min(y1) as f32,
@@ -324,7 +366,7 @@ pub fn App() -> impl IntoView {
             let (width, height) = state.with_value(|s| {
                 s.image
                     .as_ref()
-                    .map(|i| (i.width, i.height))
+                    .map(|i| (i.model_width, i.model_height))
                     .unwrap_or((0, 0))
             });
             state.update_value(|s| {
@@ -358,13 +400,24 @@ pub fn App() -> impl IntoView {
             <p id="status" data-state=move || status.get().0>{move || status.get().1}</p>
             <progress
                 id="weights-progress"
-                max=move || progress.get().1.max(1) as f64
-                value=move || progress.get().0 as f64
+                max=move || progress().1.max(1) as f64
+                value=move || progress().0 as f64
             ></progress>
             <span id="weights-bytes">{move || {
-                let (got, total) = progress.get();
+                let (got, total) = progress();
                 format!("{:.1} / {:.1} MB", got as f64 / 1e6, total as f64 / 1e6)
             }}</span>
+            <Show when=move || failed_load.get()>
+                <button id="retry" on:click=move |_| load()>"Retry"</button>
+            </Show>
+            <ul class="weights-files">
+                {move || files.get().into_iter().map(|(name, got, size)| view! {
+                    <li>
+                        <progress max=size.max(1) as f64 value=got as f64></progress>
+                        {format!(" {name}: {:.1} / {:.1} MB", got as f64 / 1e6, size as f64 / 1e6)}
+                    </li>
+                }).collect_view()}
+            </ul>
             <div class="inputs">
                 <label>"Image " <input id="image-input" type="file" accept="image/*" on:change=on_file /></label>
                 <label>"Score map (optional: .npy, .npz, 16-bit PNG, float TIFF, PFM; without one the page scores the image's own novelty) "

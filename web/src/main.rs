@@ -13,6 +13,23 @@ mod segmenter;
 mod weights_fetch;
 
 fn main() {
-    console_error_panic_hook::set_once();
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        report_in_page(&info.to_string());
+    }));
     leptos::mount::mount_to_body(app::App);
+}
+
+/// Shows a panic where the user looks (`#status`, state "error"): the page
+/// cannot go on after one, but it says so instead of freezing silently.
+fn report_in_page(message: &str) {
+    let status = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("status"));
+    if let Some(status) = status {
+        let _ = status.set_attribute("data-state", "error");
+        status.set_text_content(Some(&format!(
+            "The page hit a bug and stopped ({message}). Reload it to start again."
+        )));
+    }
 }

@@ -49,12 +49,19 @@ pub struct Segmenter {
 }
 
 impl Segmenter {
-    /// Opens the WebGPU device and loads both models. A browser without
-    /// WebGPU gets an explanation.
-    pub async fn new(sam: WeightsFile, generator: WeightsFile) -> Result<Self, String> {
-        let device = open_device_async(Backend::Wgpu).await.map_err(|e| {
-            format!("{e}. This page needs WebGPU: use a recent Chrome, Edge or Firefox with WebGPU enabled.")
-        })?;
+    /// The WebGPU device; a browser without WebGPU gets an explanation.
+    pub async fn open_device() -> Result<Device, String> {
+        open_device_async(Backend::Wgpu).await.map_err(|e| {
+            format!(
+                "No usable GPU adapter ({}). This page needs WebGPU: use a recent Chrome, \
+                 Edge or Firefox with WebGPU enabled.",
+                e.0
+            )
+        })
+    }
+
+    /// Loads both models on `device`.
+    pub fn new(device: Device, sam: WeightsFile, generator: WeightsFile) -> Result<Self, String> {
         let generator_config =
             detector_config_of(&generator.bytes, &generator.name).map_err(|e| e.to_string())?;
         let pipeline = Pipeline {
@@ -103,19 +110,22 @@ impl Segmenter {
     }
 
     /// S2M on the current image: boxes from `score_map` (which must have
-    /// the image's size) or from the image's novelty map, then their masks
-    /// and the confidence map.
+    /// the size of the full image, `full_size` (height, width), of which
+    /// the models may see a downscaled copy) or from the image's novelty
+    /// map, then their masks and the confidence map at the models' size.
     pub async fn segment(
         &self,
         score_map: Option<&ScoreMap>,
+        full_size: Option<(usize, usize)>,
     ) -> Result<(Segmentation, StageTimes), String> {
         let image = self.image.as_ref().ok_or("no image yet")?;
         let (height, width) = image.image_size();
+        let (full_height, full_width) = full_size.unwrap_or((height, width));
         let mut times = StageTimes::default();
         let start = now_ms();
         let map = match score_map {
             Some(map) => {
-                map.expect_size(height, width)
+                map.expect_size(full_height, full_width)
                     .map_err(|e| format!("the score map does not fit the image: {e}"))?;
                 map.clone().into_tensor(&self.device)
             }
