@@ -8,6 +8,9 @@
 //! - `cargo xtask demo [--port N]`: the same installs, weights, a release
 //!   build of the web app, served on localhost.
 //! - `cargo xtask weights`: only the weights.
+//! - `cargo xtask bench-page`: times the page in headless Chromium (first
+//!   load and reload to the first mask, time per frame) into
+//!   target/page-timing.json.
 //!
 //! Each step says what it does; a step whose result is already present is
 //! skipped, so a second run costs little.
@@ -27,8 +30,10 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("demo") => demo(&args[1..]),
         Some("weights") => weights(),
+        Some("bench-page") => bench_page(),
         _ => Err(
-            "usage: cargo xtask test [cargo test args...] | demo [--port N] | weights".to_string(),
+            "usage: cargo xtask test [cargo test args...] | demo [--port N] | weights | bench-page"
+                .to_string(),
         ),
     };
     match result {
@@ -116,27 +121,11 @@ const BROWSER_SCENE_SEED: &str = "3";
 /// The page in headless Chromium (WebGPU on SwiftShader), driven by
 /// playwright-core; screenshots go to target/browser-artifacts.
 fn browser_tests() -> Result<(), String> {
-    tools::ensure_chromium()?;
-    let dir = repo_root().join("tests/browser");
-    if !dir.join("node_modules/playwright-core").is_dir() {
-        step("npm ci (playwright-core; it never downloads a browser)");
-        tools::run(
-            Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund"])
-                .current_dir(&dir),
-        )?;
-    }
-    web_build::build()?;
+    let dir = prepare_browser()?;
     let mut mounts = app_mounts();
     // A synthetic scene (picture, its score map, the objects' mask and
     // boxes) for the whole pipeline in the page.
-    let scene = tools::target_dir().join("browser-scene");
-    tools::run(
-        Command::new(tools::target_dir().join("debug/s2m"))
-            .args(["synthesize", "--count", "1", "--seed", BROWSER_SCENE_SEED])
-            .arg("--out")
-            .arg(&scene),
-    )?;
+    let scene = synthesize_scenes("browser-scene", 1, BROWSER_SCENE_SEED)?;
     mounts.push(Mount {
         prefix: "/scene/",
         dir: scene.clone(),
@@ -153,4 +142,52 @@ fn browser_tests() -> Result<(), String> {
             .arg(&scene)
             .current_dir(&dir),
     )
+}
+
+/// Times the page on three synthetic frames (tests/browser/page_timing.bench.mjs).
+fn bench_page() -> Result<(), String> {
+    weights()?;
+    tools::run(tools::cargo().args(["build", "-p", "s2m-cli"]))?;
+    let dir = prepare_browser()?;
+    let scenes = synthesize_scenes("page-timing-scenes", 3, BROWSER_SCENE_SEED)?;
+    let (url, _server) = static_server::start("127.0.0.1:0", app_mounts())?;
+    step(&format!("bench: the page against {url}"));
+    tools::run(
+        Command::new("node")
+            .arg(dir.join("page_timing.bench.mjs"))
+            .arg(&url)
+            .arg(&scenes)
+            .arg(tools::target_dir().join("page-timing.json"))
+            .current_dir(&dir),
+    )
+}
+
+/// Chromium, playwright-core and a release build of the app; the folder of
+/// the browser scripts.
+fn prepare_browser() -> Result<std::path::PathBuf, String> {
+    tools::ensure_chromium()?;
+    let dir = repo_root().join("tests/browser");
+    if !dir.join("node_modules/playwright-core").is_dir() {
+        step("npm ci (playwright-core; it never downloads a browser)");
+        tools::run(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&dir),
+        )?;
+    }
+    web_build::build()?;
+    Ok(dir)
+}
+
+/// `count` scenes of `s2m synthesize` (from scene seed offset `seed`) in
+/// target/`name`.
+fn synthesize_scenes(name: &str, count: usize, seed: &str) -> Result<std::path::PathBuf, String> {
+    let scenes = tools::target_dir().join(name);
+    tools::run(
+        Command::new(tools::target_dir().join("debug/s2m"))
+            .args(["synthesize", "--count", &count.to_string(), "--seed", seed])
+            .arg("--out")
+            .arg(&scenes),
+    )?;
+    Ok(scenes)
 }

@@ -1,0 +1,93 @@
+// Timings of the demo page in headless Chromium (issue #6): first load
+// (weights streamed from the local server into an empty profile) to the
+// first S2M mask, reload (weights from Cache Storage) to the first mask,
+// and the time per further frame; with the bytes the first load
+// downloaded. Not a test: `cargo xtask bench-page` runs it and writes the
+// figures to target/page-timing.json.
+//
+// Usage: node page_timing.bench.mjs http://127.0.0.1:PORT/ SCENE_DIR OUT_JSON
+// SCENE_DIR holds scene-NNN.png and scene-000.npy (`s2m synthesize`); the
+// score map of scene 0 stays loaded for the later frames (same size), so
+// every frame runs the same stages: SAM encoder, generator, one SAM
+// decoding per box.
+
+import { chromium } from 'playwright-core';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [base, scene, out] = process.argv.slice(2);
+const frames = readdirSync(scene).filter((f) => /^scene-\d+\.png$/.test(f)).sort();
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: [
+    '--no-sandbox', '--enable-unsafe-webgpu',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--no-first-run', '--disable-quic',
+  ],
+});
+const page = await browser.newPage();
+let downloaded = 0;
+page.on('response', async (r) => {
+  try { downloaded += (await r.body()).length; } catch { /* redirects, aborted */ }
+});
+page.on('console', (m) => { if (m.text().startsWith('s2m:')) console.log(`  [page] ${m.text()}`); });
+
+async function waitForState(states, timeout) {
+  await page.waitForFunction(
+    (s) => s.includes(document.querySelector('#status')?.dataset.state),
+    states,
+    { timeout, polling: 250 },
+  );
+  return page.$eval('#status', (el) => [el.dataset.state, el.textContent]);
+}
+
+async function expectState(states, timeout) {
+  const [state, text] = await waitForState(states, timeout);
+  if (state === 'error') throw new Error(text);
+  return text;
+}
+
+// Seconds from choosing `frame` to the page's S2M result for it.
+async function segment(frame) {
+  const started = Date.now();
+  await page.setInputFiles('#image-input', join(scene, frame));
+  const text = await expectState(['done', 'error'], 1_800_000);
+  const seconds = (Date.now() - started) / 1000;
+  const timings = await page.$eval('#timings', (el) => el.textContent);
+  console.log(`${frame}: ${seconds.toFixed(1)} s (${text}; ${timings})`);
+  return { frame, seconds, stages: timings };
+}
+
+const figures = { command: process.argv.join(' '), frames: [] };
+
+let started = Date.now();
+await page.goto(base);
+await expectState(['ready', 'error'], 600_000);
+figures.first_load_ready_seconds = (Date.now() - started) / 1000;
+figures.first_load_bytes = downloaded;
+await page.setInputFiles('#score-map-input', join(scene, 'scene-000.npy'));
+await expectState(['ready', 'error'], 60_000);
+const first = await segment(frames[0]);
+figures.first_load_to_first_mask_seconds = (Date.now() - started) / 1000;
+figures.frames.push(first);
+
+started = Date.now();
+downloaded = 0;
+await page.reload();
+await expectState(['ready', 'error'], 600_000);
+figures.reload_ready_seconds = (Date.now() - started) / 1000;
+await page.setInputFiles('#score-map-input', join(scene, 'scene-000.npy'));
+await expectState(['ready', 'error'], 60_000);
+figures.frames.push(await segment(frames[0]));
+figures.reload_to_first_mask_seconds = (Date.now() - started) / 1000;
+figures.reload_bytes = downloaded;
+
+for (const frame of frames.slice(1)) figures.frames.push(await segment(frame));
+const later = figures.frames.slice(2).map((f) => f.seconds);
+figures.seconds_per_further_frame = later.length ? later.reduce((a, b) => a + b) / later.length : null;
+
+await browser.close();
+writeFileSync(out, JSON.stringify(figures, null, 2) + '\n');
+console.log(JSON.stringify(figures, null, 2));
