@@ -425,7 +425,7 @@ pub fn App() -> impl IntoView {
                 </label>
             </div>
             <p id="timings">{move || timings.get()}</p>
-            <canvas id="view" node_ref=canvas_ref on:mousedown=on_down on:mousemove=on_move on:mouseup=on_up></canvas>
+            <canvas id="view" node_ref=canvas_ref on:mousedown=on_down on:mousemove=on_move on:mouseup=on_up on:mouseleave=on_up></canvas>
         </main>
     }
 }

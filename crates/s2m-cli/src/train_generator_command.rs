@@ -108,8 +108,9 @@ struct ValidationLog {
 struct ValidationEntry {
     iteration: usize,
     seconds: f64,
-    /// The score threshold the figures (and the saved weights) use.
-    #[serde(default)]
+    /// The score threshold the figures (and the saved weights) use; logs
+    /// written before calibration existed used detectron2's.
+    #[serde(default = "uncalibrated_threshold")]
     score_threshold: f32,
     maps: usize,
     objects: usize,
@@ -118,6 +119,10 @@ struct ValidationEntry {
     empty_maps: usize,
     empty_maps_without_boxes: f32,
     ap50: f32,
+}
+
+fn uncalibrated_threshold() -> f32 {
+    DetectorConfig::default().test_score_threshold
 }
 
 pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
