@@ -172,8 +172,16 @@ await check('a corrupt file gives an error message, not a broken page', async ()
   if (!text.includes('broken.png')) throw new Error(`message does not name the file: ${text}`);
   // The page still works afterwards: the score map again runs S2M on the
   // scene (its embedding is kept; a new image would repeat the encoder).
+  // The status still shows the corrupt file's error until the run starts:
+  // wait for a new result (or another message).
+  await page.evaluate(() => { window.s2mPreviousResult = window.s2mLastResult; });
   await page.setInputFiles('#score-map-input', join(scene, 'scene-000.npy'));
-  const [after, text2] = await waitForState(['done', 'error'], 600_000);
+  await page.waitForFunction(
+    (old) => window.s2mLastResult !== window.s2mPreviousResult || (document.querySelector('#status')?.dataset.state === 'error' && document.querySelector('#status')?.textContent !== old),
+    text,
+    { timeout: 600_000, polling: 500 },
+  );
+  const [after, text2] = await page.$eval('#status', (el) => [el.dataset.state, el.textContent]);
   if (after !== 'done') throw new Error(`the page did not recover: ${text2}`);
 });
 
