@@ -249,6 +249,8 @@ pub fn App() -> impl IntoView {
         let Some(file) = input.files().and_then(|f| f.get(0)) else {
             return;
         };
+        // Cleared, so that choosing the same file again is a change too.
+        input.set_value("");
         spawn_local(async move {
             set_status.set(("embedding".into(), format!("Reading {}…", file.name())));
             let image = match decode(&file).await {
@@ -294,6 +296,8 @@ pub fn App() -> impl IntoView {
         let Some(file) = input.files().and_then(|f| f.get(0)) else {
             return;
         };
+        // Cleared, so that choosing the same file again is a change too.
+        input.set_value("");
         spawn_local(async move {
             let name = file.name();
             let bytes = match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
