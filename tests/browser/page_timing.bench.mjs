@@ -11,22 +11,14 @@
 // every frame runs the same stages: SAM encoder, generator, one SAM
 // decoding per box.
 
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [base, scene, out] = process.argv.slice(2);
 const frames = readdirSync(scene).filter((f) => /^scene-\d+\.png$/.test(f)).sort();
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox', '--enable-unsafe-webgpu',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--no-first-run', '--disable-quic',
-  ],
-});
+const browser = await launchChromium();
 const page = await browser.newPage();
 let downloaded = 0;
 page.on('response', async (r) => {
