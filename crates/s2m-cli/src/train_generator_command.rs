@@ -16,8 +16,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use s2m_core::detector::{Detector, DetectorConfig};
 use s2m_core::device::{Backend, open_device};
 use s2m_train::synthesis::{SynthesisConfig, ValueRangeConfig};
-use s2m_train::training::checkpoint::{generator_bytes, resume};
 use s2m_train::training::calibration::calibrate_score_threshold;
+use s2m_train::training::checkpoint::{generator_bytes, resume};
 use s2m_train::training::trainer::VALIDATION_MIN_SIDE;
 use s2m_train::training::{TrainingConfig, ValidationMetrics, validate};
 use s2m_weights::convert::f16_copy;
@@ -55,6 +55,14 @@ pub struct TrainGeneratorArgs {
     /// normalised by the maps' mean and standard deviation.
     #[arg(long)]
     pub oe_cache: Option<PathBuf>,
+    /// Train on maps of this synthesis config instead of the default one: a
+    /// JSON file of any `SynthesisConfig` fields, the rest default (e.g.
+    /// `{"completeness": {"faint_probability": 0.3}}` for more faint
+    /// objects). Validation and calibration keep the default maps, so
+    /// figures stay comparable; --height, --width and the energy value
+    /// range apply to both.
+    #[arg(long, conflicts_with = "oe_cache")]
+    pub training_synthesis: Option<PathBuf>,
     /// Height of the synthesised maps.
     #[arg(long, default_value_t = 256)]
     pub height: usize,
@@ -121,6 +129,28 @@ struct ValidationEntry {
     ap50: f32,
 }
 
+/// `config` at the run's map size, with energy-score values only: the
+/// generator's input normalisation (`small_generator_config`) is that of
+/// an energy scorer.
+fn run_maps(args: &TrainGeneratorArgs, config: SynthesisConfig) -> SynthesisConfig {
+    SynthesisConfig {
+        height: args.height,
+        width: args.width,
+        value_range: ValueRangeConfig {
+            energy_probability: 1.0,
+            ..config.value_range
+        },
+        ..config
+    }
+}
+
+/// A `SynthesisConfig` from JSON (missing fields default).
+fn read_synthesis_config(path: &std::path::Path) -> Result<SynthesisConfig> {
+    let json = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_slice(&json)
+        .with_context(|| format!("{}: not a synthesis config", path.display()))
+}
+
 fn uncalibrated_threshold() -> f32 {
     DetectorConfig::default().test_score_threshold
 }
@@ -138,22 +168,25 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
     };
     let run = match &args.oe_cache {
         Some(dir) => TrainingMaps::cached(dir, training, args.seed, args.validation_maps)?,
-        // Energy-score maps only: the generator's input normalisation
-        // (`small_generator_config`) is that of an energy scorer.
-        None => TrainingMaps::synthetic(
-            training,
-            SynthesisConfig {
-                height: args.height,
-                width: args.width,
-                value_range: ValueRangeConfig {
-                    energy_probability: 1.0,
-                    ..ValueRangeConfig::default()
-                },
-                ..SynthesisConfig::default()
-            },
-            args.seed,
-            args.validation_maps,
-        ),
+        None => {
+            let training_synthesis = match &args.training_synthesis {
+                Some(path) => {
+                    let config = run_maps(args, read_synthesis_config(path)?);
+                    config.validate().with_context(|| {
+                        format!("{}: unusable synthesis config", path.display())
+                    })?;
+                    config
+                }
+                None => run_maps(args, SynthesisConfig::default()),
+            };
+            TrainingMaps::synthetic(
+                training,
+                training_synthesis,
+                run_maps(args, SynthesisConfig::default()),
+                args.seed,
+                args.validation_maps,
+            )
+        }
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
@@ -208,7 +241,9 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
     progress.reset_eta();
     let start = Instant::now();
     let mut failure: Option<anyhow::Error> = None;
-    let mut checkpoint = |iteration: usize, detector: &Detector| -> Result<(ValidationMetrics, f32)> {
+    let mut checkpoint = |iteration: usize,
+                          detector: &Detector|
+     -> Result<(ValidationMetrics, f32)> {
         let mut shipped = detector.clone();
         shipped.config = run.detector().clone();
         if args.calibration_maps > 0

@@ -26,10 +26,12 @@ pub enum TrainingMaps {
 }
 
 impl TrainingMaps {
-    /// Synthesised maps, validated on `validation_maps` maps of seeds
-    /// training never draws.
+    /// Maps synthesised with `training_synthesis`, validated on
+    /// `validation_maps` maps of `synthesis` and of seeds training never
+    /// draws.
     pub fn synthetic(
         training: TrainingConfig,
+        training_synthesis: SynthesisConfig,
         synthesis: SynthesisConfig,
         seed: u64,
         validation_maps: usize,
@@ -38,6 +40,7 @@ impl TrainingMaps {
             run: Box::new(SyntheticRun {
                 detector: small_generator_config(),
                 training,
+                training_synthesis,
                 synthesis,
                 seed,
             }),
@@ -113,7 +116,9 @@ impl TrainingMaps {
         device: &Device,
     ) -> Result<Option<Vec<ValidationMap>>, TrainingError> {
         match self {
-            Self::Synthetic { run, .. } => Ok(Some(run.calibration_results(detector, maps, device)?)),
+            Self::Synthetic { run, .. } => {
+                Ok(Some(run.calibration_results(detector, maps, device)?))
+            }
             Self::Cached(_) => Ok(None),
         }
     }

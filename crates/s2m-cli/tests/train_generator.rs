@@ -2,14 +2,15 @@
 //! iterations on small maps, the score threshold calibrated on object-free
 //! maps of their own seeds, written into the weights' metadata and the
 //! validation log, and a resumed run that accepts its own checkpoint
-//! whatever threshold it carries.
+//! whatever threshold it carries; training maps of a synthesis config of
+//! their own (`--training-synthesis`), checked before training starts.
 
 mod common;
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::temp_dir;
+use common::{assert_fails_with, temp_dir};
 
 fn s2m(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_s2m"))
@@ -19,6 +20,10 @@ fn s2m(args: &[&str]) -> Output {
 }
 
 fn train(out: &Path, iterations: &str, resume: Option<&Path>) -> Output {
+    train_with(out, iterations, resume, &[])
+}
+
+fn train_with(out: &Path, iterations: &str, resume: Option<&Path>, extra: &[&str]) -> Output {
     let mut args = vec![
         "train-generator",
         "--out",
@@ -41,6 +46,7 @@ fn train(out: &Path, iterations: &str, resume: Option<&Path>) -> Output {
     if let Some(checkpoint) = resume {
         args.extend(["--resume", checkpoint.to_str().unwrap()]);
     }
+    args.extend(extra);
     s2m(&args)
 }
 
@@ -61,7 +67,12 @@ fn the_calibrated_threshold_ships_in_the_weights() {
 
     let log: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("validation.json")).unwrap()).unwrap();
-    let last = log["validations"].as_array().unwrap().last().unwrap().clone();
+    let last = log["validations"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     let threshold = last["score_threshold"].as_f64().unwrap() as f32;
     assert!((0.05..=1.0).contains(&threshold), "{last}");
     for file in ["generator.safetensors", "generator.f16.safetensors"] {
@@ -82,5 +93,33 @@ fn the_calibrated_threshold_ships_in_the_weights() {
         .map(|v| v["iteration"].as_u64().unwrap())
         .collect();
     assert_eq!(iterations, [2, 3]);
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn training_maps_may_come_from_a_synthesis_config_of_their_own() {
+    let out = temp_dir("train-generator-synthesis");
+    let config = out.join("synthesis.json");
+    let with_config = |json: &str| {
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(&config, json).unwrap();
+        train_with(
+            &out,
+            "1",
+            None,
+            &["--training-synthesis", config.to_str().unwrap()],
+        )
+    };
+
+    let output = with_config(r#"{"completeness": {"faint_probability": 1.0}}"#);
+    assert!(output.status.success(), "{output:?}");
+    assert!(out.join("generator.safetensors").exists());
+
+    let output = with_config(r#"{"completeness": {"faint_probability": 2.0}}"#);
+    assert_fails_with(&output, "synthesis.json: unusable synthesis config");
+    assert_fails_with(&output, "faint_probability");
+
+    let output = with_config("faint please");
+    assert_fails_with(&output, "synthesis.json: not a synthesis config");
     std::fs::remove_dir_all(&out).unwrap();
 }

@@ -2,6 +2,9 @@
 //! every iteration draws fresh maps from the synthesiser (training seeds)
 //! for the shared loop ([`trainer`](super::trainer)); validation runs the
 //! generator in inference mode on maps of seeds training never draws.
+//! Training may draw its maps from a config of its own (more of the hard
+//! cases, say), while validation and calibration keep the reference one,
+//! so that figures stay comparable between runs.
 
 use burn::tensor::Device;
 use s2m_core::detector::{Detector, DetectorConfig};
@@ -48,6 +51,9 @@ pub fn training_seed(
 pub struct SyntheticRun {
     pub detector: DetectorConfig,
     pub training: TrainingConfig,
+    /// The maps training draws.
+    pub training_synthesis: SynthesisConfig,
+    /// The maps validation and calibration draw.
     pub synthesis: SynthesisConfig,
     pub seed: u64,
 }
@@ -69,7 +75,7 @@ impl SyntheticRun {
             start_iteration,
             |iteration, image| {
                 let seed = training_seed(self.seed, iteration, images, image);
-                Ok(example_of(synthesize(&self.synthesis, seed)?))
+                Ok(example_of(synthesize(&self.training_synthesis, seed)?))
             },
             on_iteration,
         )
