@@ -65,13 +65,8 @@ impl Segmenter {
         let generator_config =
             detector_config_of(&generator.bytes, &generator.name).map_err(|e| e.to_string())?;
         let pipeline = Pipeline {
-            generator: load_detector(
-                &generator_config,
-                generator.bytes,
-                &generator.name,
-                &device,
-            )
-            .map_err(|e| e.to_string())?,
+            generator: load_detector(&generator_config, generator.bytes, &generator.name, &device)
+                .map_err(|e| e.to_string())?,
             sam: load_sam(&SamConfig::mobile_sam(), sam.bytes, &sam.name, &device)
                 .map_err(|e| e.to_string())?,
             config: PipelineConfig::default(),
@@ -95,11 +90,7 @@ impl Segmenter {
         let data: Vec<f32> = rgb.iter().map(|&v| v as f32).collect();
         let image = Tensor::<3>::from_data(TensorData::new(data, [height, width, 3]), &self.device);
         let embedded = self.pipeline.embed(image).map_err(|e| e.to_string())?;
-        let first = embedded
-            .embedding
-            .clone()
-            .flatten::<1>(0, 3)
-            .slice([0..1]);
+        let first = embedded.embedding.clone().flatten::<1>(0, 3).slice([0..1]);
         read_f32(first, "the image embedding")
             .await
             .map_err(|e| e.to_string())?;

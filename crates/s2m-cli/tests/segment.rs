@@ -196,7 +196,10 @@ fn a_network_scorer_runs_beside_the_encoder() {
     let image = dir.join("frame.png");
     frame(96, 64).save(&image).unwrap();
     let scorer = format!("rpl={}", fixture("scorer_rpl_tiny.pth").display());
-    let output = segment(&[image.as_os_str(), "--scorer".as_ref(), scorer.as_ref()], &out);
+    let output = segment(
+        &[image.as_os_str(), "--scorer".as_ref(), scorer.as_ref()],
+        &out,
+    );
     assert!(output.status.success(), "{output:?}");
     let boxes: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("frame/boxes.json")).unwrap()).unwrap();
@@ -205,7 +208,10 @@ fn a_network_scorer_runs_beside_the_encoder() {
         serde_json::from_slice(&std::fs::read(out.join("timings.json")).unwrap()).unwrap();
     let seconds = &timings["images"][0]["seconds"];
     assert!(seconds["scorer"].as_f64().unwrap() > 0.0, "{timings}");
-    assert!(seconds["scorer_and_encoder"].as_f64().unwrap() > 0.0, "{timings}");
+    assert!(
+        seconds["scorer_and_encoder"].as_f64().unwrap() > 0.0,
+        "{timings}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::remove_dir_all(&out).unwrap();
 }

@@ -56,7 +56,10 @@ mod tests {
                 from_first.recv_timeout(patience).is_ok()
             },
         );
-        assert!(first && second, "first heard: {first}, second heard: {second}");
+        assert!(
+            first && second,
+            "first heard: {first}, second heard: {second}"
+        );
     }
 
     #[test]

@@ -85,12 +85,18 @@ mod tests {
         assert_eq!(clean, 8);
         // Every map clean: the highest best score; none needed: the floor.
         assert!((calibrate_score_threshold(&maps, 1.0, 0.05).unwrap() - 0.95).abs() < 1e-6);
-        assert_eq!(calibrate_score_threshold(&[map_with_scores(&[], 0)], 0.9, 0.05), Some(0.05));
+        assert_eq!(
+            calibrate_score_threshold(&[map_with_scores(&[], 0)], 0.9, 0.05),
+            Some(0.05)
+        );
     }
 
     #[test]
     fn no_object_free_maps_no_threshold() {
-        assert_eq!(calibrate_score_threshold(&[map_with_scores(&[0.5], 2)], 0.95, 0.05), None);
+        assert_eq!(
+            calibrate_score_threshold(&[map_with_scores(&[0.5], 2)], 0.95, 0.05),
+            None
+        );
     }
 
     #[test]
