@@ -7,8 +7,10 @@
 // object gives its SAM mask (IoU >= 0.85 with that object). Also: a damaged
 // weights download is a message and Retry recovers, a reload takes the
 // weights from Cache Storage, a corrupt image gives an error message, a
-// browser without WebGPU gets an explanation, and the page requests
-// nothing outside the served origin.
+// browser without WebGPU gets an explanation, the <s2m-segmenter> widget
+// works in a plain page (/widget.html: styles kept apart both ways, events,
+// S2M on the scene), and no page requests anything outside the served
+// origin.
 //
 // Usage: node s2m_page.test.mjs http://127.0.0.1:PORT/ ARTIFACT_DIR SCENE_DIR
 // The server (cargo xtask) serves dist/ at /, weights/ at /weights/ and
@@ -40,9 +42,12 @@ async function check(name, fn) {
 const browser = await launchChromium();
 const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
 const foreign = [];
-page.on('request', (r) => { if (!r.url().startsWith(origin) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) foreign.push(r.url()); });
-page.on('console', (m) => { if (m.type() === 'error' || m.text().startsWith('s2m:')) console.log(`  [page] ${m.text()}`); });
-page.on('pageerror', (e) => console.log(`  [page error] ${e}`));
+function watch(p, name) {
+  p.on('request', (r) => { if (!r.url().startsWith(origin) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) foreign.push(r.url()); });
+  p.on('console', (m) => { if (m.type() === 'error' || m.text().startsWith('s2m:')) console.log(`  [${name}] ${m.text()}`); });
+  p.on('pageerror', (e) => console.log(`  [${name} error] ${e}`));
+}
+watch(page, 'page');
 
 async function waitForState(states, timeout) {
   await page.waitForFunction(
@@ -82,10 +87,10 @@ await check('a damaged download is a message with a Retry button that recovers',
 const scene = process.argv[4];
 const sceneBoxes = JSON.parse(readFileSync(join(scene, 'scene-000.json'), 'utf8')).boxes;
 
-// IoU of the page's last mask with /scene/scene-000.mask.png, within `box`
-// (x0, y0, x1, y1) when one is given.
-async function sceneIoU(box) {
-  return page.evaluate(async (box) => {
+// IoU of the last mask of page `p` with /scene/scene-000.mask.png, within
+// `box` (x0, y0, x1, y1) when one is given.
+async function sceneIoU(box, p = page) {
+  return p.evaluate(async (box) => {
     const result = window.s2mLastResult;
     const img = new Image();
     img.src = '/scene/scene-000.mask.png';
@@ -194,6 +199,58 @@ await check('without WebGPU the page explains what it needs', async () => {
   await bare.screenshot({ path: join(artifacts, '5-no-webgpu.png') });
   if (!text.includes('needs WebGPU')) throw new Error(`status: ${text}`);
   await bare.close();
+});
+
+await check('the widget works in a plain page: styles kept apart, events, S2M on the scene (IoU >= 0.8)', async () => {
+  // Same browser profile as the page: the weights come from its cache.
+  const w = await page.context().newPage();
+  watch(w, 'widget page');
+  const lastStatus = () => w.evaluate(() => window.widgetEvents.filter((e) => e.type === 's2m-status').at(-1)?.detail);
+  await w.goto(new URL('widget.html', base).href);
+  await w.waitForFunction(
+    () => ['ready', 'error'].includes(window.widgetEvents?.filter((e) => e.type === 's2m-status').at(-1)?.detail.state),
+    null,
+    { timeout: 300_000, polling: 500 },
+  );
+  const ready = await lastStatus();
+  if (ready.state !== 'ready') throw new Error(`widget status: ${ready.message}`);
+  const styles = await w.evaluate(() => {
+    const element = document.querySelector('s2m-segmenter');
+    const root = element.shadowRoot;
+    return {
+      hostBody: getComputedStyle(document.body).backgroundColor,
+      hostMain: getComputedStyle(document.querySelector('main')).borderTopStyle,
+      widget: getComputedStyle(element).backgroundColor,
+      widgetMain: getComputedStyle(root.querySelector('main')).borderTopStyle,
+      widgetStatus: getComputedStyle(root.querySelector('#status')).display,
+    };
+  });
+  console.log(`  styles: ${JSON.stringify(styles)}`);
+  // The host's rules (white body, dashed <main>, hidden #status) stay out
+  // there; the widget's (dark, visible status) stay in here.
+  if (styles.hostBody !== 'rgb(255, 255, 255)' || styles.hostMain !== 'dashed') throw new Error('the widget changed the host page');
+  if (styles.widget !== 'rgb(16, 20, 26)' || styles.widgetMain === 'dashed' || styles.widgetStatus === 'none') throw new Error('host styles reached into the widget');
+
+  await w.setInputFiles('s2m-segmenter #score-map-input', join(scene, 'scene-000.npy'));
+  await w.waitForFunction(() => window.widgetEvents.some((e) => e.type === 's2m-status' && e.detail.message.startsWith('Score map')), null, { timeout: 60_000, polling: 500 });
+  const started = Date.now();
+  await w.setInputFiles('s2m-segmenter #image-input', join(scene, 'scene-000.png'));
+  await w.waitForFunction(
+    () => window.widgetEvents.some((e) => e.type === 's2m-result') || window.widgetEvents.filter((e) => e.type === 's2m-status').at(-1)?.detail.state === 'error',
+    null,
+    { timeout: 1_200_000, polling: 1000 },
+  );
+  await w.screenshot({ path: join(artifacts, '6-widget.png') });
+  const result = await w.evaluate(() => {
+    const event = window.widgetEvents.filter((e) => e.type === 's2m-result').at(-1);
+    return event && { boxes: event.detail.boxes.length, same: event.detail === window.s2mLastResult };
+  });
+  if (!result) throw new Error(`no s2m-result: ${(await lastStatus()).message}`);
+  const iou = await sceneIoU(null, w);
+  console.log(`  s2m-result after ${((Date.now() - started) / 1000).toFixed(1)} s: ${result.boxes} boxes; IoU ${iou.toFixed(4)}`);
+  if (!result.same) throw new Error('the event does not carry the published result');
+  if (!(iou >= 0.8)) throw new Error(`IoU ${iou}`);
+  await w.close();
 });
 
 await check('no request leaves the served origin', async () => {

@@ -11,12 +11,13 @@ use s2m_core::pipeline::Segmentation;
 use s2m_core::score_map_file::ScoreMap;
 use s2m_weights::{Manifest, ManifestEntry, StorageDType};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{HtmlCanvasElement, HtmlInputElement, MouseEvent};
+use web_sys::{HtmlCanvasElement, HtmlElement, HtmlInputElement, MouseEvent};
 
 use crate::box_drawing::{draw, event_to_image, mask_overlay};
 use crate::image_decode::{DecodedImage, decode};
 use crate::segmenter::{Segmenter, StageTimes, WeightsFile, boxes_with_scores};
 use crate::weights_fetch::{WeightsSource, fetch_manifest, fetch_verified};
+use crate::widget::{dispatch, status_detail};
 
 /// The models the page loads: (manifest model name, storage type).
 const SAM: (&str, StorageDType) = ("mobile_sam", StorageDType::F32);
@@ -48,8 +49,9 @@ fn manifest_entry(
         .ok_or_else(|| format!("{base}/manifest.json lists no {model} weights"))
 }
 
-/// Where weights are fetched from: `?weights=URL` or `weights` next to the page.
-fn weights_base() -> String {
+/// Where the demo page fetches weights from: `?weights=URL` or `weights`
+/// next to the page.
+pub fn page_weights_base() -> String {
     web_sys::window()
         .and_then(|w| w.location().search().ok())
         .and_then(|search| {
@@ -68,9 +70,16 @@ fn weights_base() -> String {
 }
 
 /// Publishes the last result on `window.s2mLastResult` for scripts and
-/// tests: `width`, `height`, `mask` (one byte a pixel) and `boxes`
+/// tests, and as an `s2m-result` event on the widget's element if any:
+/// `width`, `height`, `mask` (one byte a pixel) and `boxes`
 /// (`[x0, y0, x1, y1, score]` each; the drawn box has no score).
-fn publish_result(mask: &[bool], width: usize, height: usize, boxes: &[Vec<f32>]) {
+fn publish_result(
+    host: Option<&HtmlElement>,
+    mask: &[bool],
+    width: usize,
+    height: usize,
+    boxes: &[Vec<f32>],
+) {
     let result = Object::new();
     let bytes: Vec<u8> = mask.iter().map(|&m| m as u8).collect();
     let _ = Reflect::set(&result, &"width".into(), &JsValue::from(width as u32));
@@ -84,10 +93,16 @@ fn publish_result(mask: &[bool], width: usize, height: usize, boxes: &[Vec<f32>]
     if let Some(window) = web_sys::window() {
         let _ = Reflect::set(&window, &"s2mLastResult".into(), &result);
     }
+    if let Some(host) = host {
+        dispatch(host, "s2m-result", &result);
+    }
 }
 
+/// The app, on the demo page (`host` none) or in a widget's shadow root
+/// (`host` the `<s2m-segmenter>` element, which receives its events);
+/// weights come from `<weights_base>/manifest.json`.
 #[component]
-pub fn App() -> impl IntoView {
+pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
     // (state for tests and styling, message for people)
     let (status, set_status) = signal((
         "loading".to_string(),
@@ -103,6 +118,16 @@ pub fn App() -> impl IntoView {
                 .fold((0, 0), |(got, total), f| (got + f.1, total + f.2))
         })
     };
+    let host = StoredValue::new_local(host);
+    Effect::new(move |_| {
+        let (state, message) = status.get();
+        host.with_value(|h| {
+            if let Some(h) = h {
+                dispatch(h, "s2m-status", &status_detail(&state, &message));
+            }
+        });
+    });
+    let weights_base = StoredValue::new(weights_base);
     let (timings, set_timings) = signal(String::new());
     let canvas_ref = NodeRef::<html::Canvas>::new();
     let state = StoredValue::new_local(PageState::default());
@@ -113,7 +138,7 @@ pub fn App() -> impl IntoView {
         set_failed_load.set(false);
         spawn_local(async move {
             set_status.set(("loading".into(), "Starting WebGPU…".into()));
-            let base = weights_base();
+            let base = weights_base.get_value();
             let result: Result<(Segmenter, Vec<WeightsSource>), String> = async {
                 let device = Segmenter::open_device().await?;
                 set_status.set((
@@ -152,7 +177,10 @@ pub fn App() -> impl IntoView {
             match result {
                 Ok((segmenter, sources)) => {
                     state.update_value(|s| s.segmenter = Some(segmenter));
-                    let cached = sources.iter().filter(|s| **s == WeightsSource::Cache).count();
+                    let cached = sources
+                        .iter()
+                        .filter(|s| **s == WeightsSource::Cache)
+                        .count();
                     set_status.set((
                         "ready".into(),
                         format!(
@@ -218,7 +246,9 @@ pub fn App() -> impl IntoView {
                     });
                     redraw(None);
                     let listed: Vec<Vec<f32>> = boxes.iter().map(|b| b.to_vec()).collect();
-                    publish_result(&mask, result.width, result.height, &listed);
+                    host.with_value(|h| {
+                        publish_result(h.as_ref(), &mask, result.width, result.height, &listed)
+                    });
                     let message = match boxes.len() {
                         0 => "No anomaly found. Draw a box to segment something yourself.".into(),
                         n => format!(
@@ -264,7 +294,10 @@ pub fn App() -> impl IntoView {
                 return;
             };
             state.update_value(|s| s.busy = true);
-            set_status.set(("embedding".into(), "Embedding the image (SAM encoder)…".into()));
+            set_status.set((
+                "embedding".into(),
+                "Embedding the image (SAM encoder)…".into(),
+            ));
             let embedded = segmenter
                 .set_image(&image.rgb, image.model_width, image.model_height)
                 .await;
@@ -385,7 +418,9 @@ pub fn App() -> impl IntoView {
                         s.boxes.clear();
                     });
                     redraw(Some(b.map(f64::from)));
-                    publish_result(&mask, width, height, &[b.to_vec()]);
+                    host.with_value(|h| {
+                        publish_result(h.as_ref(), &mask, width, height, &[b.to_vec()])
+                    });
                     let pixels = mask.iter().filter(|m| **m).count();
                     set_status.set((
                         "done".into(),
