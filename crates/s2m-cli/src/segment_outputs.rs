@@ -1,15 +1,16 @@
-//! The files `s2m segment` writes for one image (issue #5): `mask.png`
-//! (0/255), the confidence map as `confidence.png` (16-bit, confidence x
-//! 65535) and `confidence.npy` (float32), `boxes.json`, and `overlay.png`:
-//! the image, the mask in translucent red, each box outlined with its score.
+//! The files `s2m segment` writes for one image (issue #5): `mask.png`,
+//! `confidence.png` and `boxes.json` (`s2m_core::result_files`, the web
+//! app's exports too), the confidence map as `confidence.npy` (float32),
+//! and `overlay.png`: the image, the mask in translucent red, each box
+//! outlined with its score.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use font8x8::UnicodeFonts;
-use image::{GrayImage, ImageBuffer, Luma, Rgb, RgbImage as RgbBuffer};
+use image::{Rgb, RgbImage as RgbBuffer};
 use s2m_core::pipeline::Segmentation;
-use serde::Serialize;
+use s2m_core::result_files::{boxes_json, confidence_png, mask_png};
 
 use crate::image_input::RgbImage;
 use crate::npy_file::write_f32;
@@ -21,24 +22,6 @@ const BOX_COLOUR: [u8; 3] = [255, 220, 0];
 /// at scale 1 below 1280 px, 2 up to 1920, ...).
 const LABEL_SCALE_WIDTH: usize = 640;
 
-/// `boxes.json`.
-#[derive(Serialize)]
-pub struct BoxesJson<'a> {
-    pub image: &'a str,
-    pub score_map: &'a str,
-    pub height: usize,
-    pub width: usize,
-    pub detections: Vec<BoxJson>,
-}
-
-#[derive(Serialize)]
-pub struct BoxJson {
-    /// x0, y0, x1, y1 in image pixels.
-    #[serde(rename = "box")]
-    pub bbox: [f32; 4],
-    pub score: f32,
-}
-
 /// Writes every output of `result` for `image` into `folder`.
 pub fn write_all(
     folder: &Path,
@@ -48,53 +31,19 @@ pub fn write_all(
 ) -> Result<()> {
     std::fs::create_dir_all(folder)
         .with_context(|| format!("cannot create {}", folder.display()))?;
-    let (w, h) = (result.width as u32, result.height as u32);
     let save = |name: &str, write: &dyn Fn(&Path) -> Result<()>| {
         let path = folder.join(name);
         write(&path).with_context(|| format!("cannot write {}", path.display()))
     };
-    save("mask.png", &|p| {
-        let mask = result
-            .mask()
-            .iter()
-            .map(|&m| if m { 255 } else { 0 })
-            .collect();
-        Ok(GrayImage::from_raw(w, h, mask)
-            .context("mask size")?
-            .save(p)?)
-    })?;
+    save("mask.png", &|p| Ok(std::fs::write(p, mask_png(result)?)?))?;
     save("confidence.png", &|p| {
-        let levels = result
-            .confidence
-            .iter()
-            .map(|&c| (c.clamp(0.0, 1.0) * 65535.0).round() as u16)
-            .collect();
-        let png: ImageBuffer<Luma<u16>, Vec<u16>> =
-            ImageBuffer::from_raw(w, h, levels).context("confidence size")?;
-        Ok(png.save(p)?)
+        Ok(std::fs::write(p, confidence_png(result)?)?)
     })?;
     save("confidence.npy", &|p| {
         write_f32(p, result.height, result.width, &result.confidence)
     })?;
     save("boxes.json", &|p| {
-        let json = BoxesJson {
-            image: names.0,
-            score_map: names.1,
-            height: result.height,
-            width: result.width,
-            detections: result
-                .detections
-                .iter()
-                .map(|d| BoxJson {
-                    bbox: d.bbox,
-                    score: d.score,
-                })
-                .collect(),
-        };
-        Ok(std::fs::write(
-            p,
-            serde_json::to_string_pretty(&json)? + "\n",
-        )?)
+        Ok(std::fs::write(p, boxes_json(result, names.0, names.1))?)
     })?;
     save("overlay.png", &|p| Ok(overlay(image, result)?.save(p)?))
 }

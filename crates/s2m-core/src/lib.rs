@@ -9,9 +9,11 @@
 pub mod detector;
 pub mod device;
 pub mod frame_size;
+pub mod mask_metrics;
 pub mod nn;
 pub mod pipeline;
 pub mod readback;
+pub mod result_files;
 pub mod sam;
 pub mod score_map_file;
 pub mod scorer;
