@@ -7,7 +7,9 @@
 // object gives its SAM mask (IoU >= 0.85 with that object). Also: a damaged
 // weights download is a message and Retry recovers, a reload takes the
 // weights from Cache Storage, a corrupt image gives an error message, a
-// browser without WebGPU gets an explanation, the <s2m-segmenter> widget
+// browser without WebGPU gets an explanation, the views (heatmap, plain
+// thresholding, IoU against a ground truth) and exports (mask, 16-bit
+// confidence, boxes) work, the <s2m-segmenter> widget
 // works in a plain page (/widget.html: styles kept apart both ways, events,
 // S2M on the scene), and no page requests anything outside the served
 // origin.
@@ -40,7 +42,9 @@ async function check(name, fn) {
 }
 
 const browser = await launchChromium();
-const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+// A context of its own, so that the widget's page can share its cache.
+const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+const page = await context.newPage();
 const foreign = [];
 function watch(p, name) {
   p.on('request', (r) => { if (!r.url().startsWith(origin) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) foreign.push(r.url()); });
@@ -128,6 +132,48 @@ await check('S2M on a scene and its score map finds the objects (IoU >= 0.8)', a
   if (!(iou >= 0.8)) throw new Error(`IoU ${iou}`);
 });
 
+await check('views, ground truth IoU and curve, exports of the result', async () => {
+  const canvasHash = () => page.$eval('#view', (c) => { const d = c.toDataURL(); let h = 0; for (let i = 0; i < d.length; i++) h = (h * 31 + d.charCodeAt(i)) | 0; return h; });
+  const maskView = await canvasHash();
+  await page.selectOption('#view-select', 'heatmap');
+  await page.screenshot({ path: join(artifacts, '2b-heatmap.png') });
+  if (await canvasHash() === maskView) throw new Error('the heatmap view draws the same as the mask view');
+  await page.selectOption('#view-select', 'threshold');
+  const thresholdView = await canvasHash();
+  await page.fill('#threshold', '100');
+  if (await canvasHash() === thresholdView) throw new Error('the slider does not change the thresholded view');
+
+  // The scene's object mask as ground truth: the page's S2M IoU is the one
+  // computed here from the published mask.
+  await page.setInputFiles('#truth-input', join(scene, 'scene-000.mask.png'));
+  await page.waitForFunction(() => document.querySelector('#measures')?.textContent.includes('S2M (no threshold)'), null, { timeout: 60_000, polling: 500 });
+  const measures = await page.$eval('#measures', (el) => el.textContent);
+  console.log(`  ${measures}`);
+  await page.screenshot({ path: join(artifacts, '2c-ground-truth.png') });
+  const shown = Number(/S2M \(no threshold\): IoU ([0-9.]+)/.exec(measures)[1]);
+  const computed = await sceneIoU(null);
+  if (Math.abs(shown - computed) > 0.001) throw new Error(`page IoU ${shown}, computed ${computed}`);
+  if (!(await page.$eval('#iou-curve', (c) => getComputedStyle(c).display !== 'none'))) throw new Error('no IoU curve');
+  await page.selectOption('#view-select', 'mask');
+
+  const save = async (button) => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+    const path = join(artifacts, download.suggestedFilename());
+    await download.saveAs(path);
+    return [download.suggestedFilename(), readFileSync(path)];
+  };
+  const { width, height, boxes } = await page.evaluate(() => ({ width: window.s2mLastResult.width, height: window.s2mLastResult.height, boxes: window.s2mLastResult.boxes.length }));
+  for (const [button, name, depth] of [['#export-mask', 'scene-000.mask.png', 8], ['#export-confidence', 'scene-000.confidence.png', 16]]) {
+    const [saved, png] = await save(button);
+    // PNG signature, then IHDR: width, height (big-endian), bit depth.
+    if (saved !== name || png.readUInt32BE(0) !== 0x89504e47) throw new Error(`${button}: ${saved} is not a PNG`);
+    if (png.readUInt32BE(16) !== width || png.readUInt32BE(20) !== height || png[24] !== depth) throw new Error(`${saved}: ${png.readUInt32BE(16)}x${png.readUInt32BE(20)}, ${png[24]} bits`);
+  }
+  const [savedBoxes, json] = await save('#export-boxes');
+  const listed = JSON.parse(json.toString('utf8'));
+  if (savedBoxes !== 'scene-000.boxes.json' || listed.detections.length !== boxes || listed.score_map !== 'scene-000.npy') throw new Error(`boxes.json: ${json}`);
+});
+
 await check('a drawn box gives the mask of the object in it (IoU >= 0.85)', async () => {
   // The largest object, its box grown by 6 px within the image.
   const area = (b) => (b[2] - b[0]) * (b[3] - b[1]);
@@ -203,7 +249,7 @@ await check('without WebGPU the page explains what it needs', async () => {
 
 await check('the widget works in a plain page: styles kept apart, events, S2M on the scene (IoU >= 0.8)', async () => {
   // Same browser profile as the page: the weights come from its cache.
-  const w = await page.context().newPage();
+  const w = await context.newPage();
   watch(w, 'widget page');
   const lastStatus = () => w.evaluate(() => window.widgetEvents.filter((e) => e.type === 's2m-status').at(-1)?.detail);
   await w.goto(new URL('widget.html', base).href);

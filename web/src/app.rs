@@ -7,13 +7,17 @@ use js_sys::{Array, Object, Reflect, Uint8Array};
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use s2m_core::mask_metrics::threshold_iou_curve;
 use s2m_core::pipeline::Segmentation;
+use s2m_core::result_files::{boxes_json, confidence_png, mask_png};
 use s2m_core::score_map_file::ScoreMap;
 use s2m_weights::{Manifest, ManifestEntry, StorageDType};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{HtmlCanvasElement, HtmlElement, HtmlInputElement, MouseEvent};
+use web_sys::{HtmlCanvasElement, HtmlElement, HtmlInputElement, HtmlSelectElement, MouseEvent};
 
 use crate::box_drawing::{draw, event_to_image, mask_overlay};
+use crate::exports::download;
+use crate::result_views::{ResultLayers, View, draw_curve, rgba_canvas};
 use crate::image_decode::{DecodedImage, decode};
 use crate::segmenter::{Segmenter, StageTimes, WeightsFile, boxes_with_scores};
 use crate::weights_fetch::{WeightsSource, fetch_manifest, fetch_verified};
@@ -36,6 +40,17 @@ struct PageState {
     busy: bool,
     /// Milliseconds the SAM encoder took on the current image.
     encoder_ms: f64,
+    /// The last S2M result of the current image and its layers, for the
+    /// views and the exports.
+    result: Option<Segmentation>,
+    layers: Option<ResultLayers>,
+    /// What the view shows over the frame when it is not the mask.
+    view_overlay: Option<HtmlCanvasElement>,
+    /// The ground-truth mask of the current image at the models' size.
+    truth: Option<Vec<bool>>,
+    /// The current image's and score map's file names (exports).
+    image_name: String,
+    score_map_name: String,
 }
 
 fn manifest_entry(
@@ -199,19 +214,64 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
     };
     load();
 
+    let (view, set_view) = signal(View::Mask);
+    // The slider's position in the score map's range, 0..=1.
+    let (slider, set_slider) = signal(0.5f32);
+    let (measures, set_measures) = signal(String::new());
+    let (has_result, set_has_result) = signal(false);
+    let (has_truth, set_has_truth) = signal(false);
+    let curve_ref = NodeRef::<html::Canvas>::new();
+
     let redraw = move |rect: Option<[f64; 4]>| {
         state.with_value(|s| {
             if let (Some(canvas), Some(image)) = (canvas_ref.get_untracked(), s.image.as_ref()) {
+                let overlay = match view.get_untracked() {
+                    View::Mask => s.mask.as_ref(),
+                    _ => s.view_overlay.as_ref(),
+                };
                 draw(
                     &canvas,
                     &image.bitmap,
-                    s.mask.as_ref(),
+                    overlay,
                     &s.boxes,
                     rect,
                     image.scale(),
                 );
             }
         });
+    };
+    // The overlay of the chosen view, the IoUs against the ground truth
+    // and the curve, after any change of result, view, slider or truth.
+    let refresh_views = move || {
+        let (chosen, position) = (view.get_untracked(), slider.get_untracked());
+        state.update_value(|s| {
+            s.view_overlay = s.layers.as_ref().and_then(|l| {
+                let rgba = l.rgba(chosen, l.threshold_at(position))?;
+                rgba_canvas(&rgba, l.width, l.height)
+            });
+        });
+        let text = state.with_value(|s| {
+            let layers = s.layers.as_ref()?;
+            let threshold = layers.threshold_at(position);
+            let Some(truth) = s.truth.as_ref() else {
+                return Some(format!("threshold {threshold:.3}"));
+            };
+            let (plain, s2m) = layers.ious(truth, threshold);
+            let curve = threshold_iou_curve(&layers.scores, truth, 64);
+            if let Some(canvas) = curve_ref.get_untracked() {
+                draw_curve(&canvas, &curve, s2m, threshold);
+            }
+            let best = curve.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1));
+            let iou = |v: Option<f32>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
+            Some(format!(
+                "threshold {threshold:.3}: IoU {}; S2M (no threshold): IoU {}; best threshold {}",
+                iou(plain),
+                iou(s2m),
+                best.map_or("-".to_string(), |(t, v)| format!("{t:.3} (IoU {v:.3})"))
+            ))
+        });
+        set_measures.set(text.unwrap_or_default());
+        redraw(None);
     };
 
     // S2M on the current image: the models leave the state while they work
@@ -230,25 +290,33 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
         };
         set_status.set(("segmenting".into(), format!("Segmenting with {source}…")));
         spawn_local(async move {
-            let result: Result<(Segmentation, StageTimes), String> =
+            let result: Result<(Segmentation, Vec<f32>, StageTimes), String> =
                 segmenter.segment(score_map.as_ref(), full_size).await;
             state.update_value(|s| {
                 s.segmenter = Some(segmenter);
                 s.busy = false;
             });
             match result {
-                Ok((result, times)) => {
+                Ok((result, scores, times)) => {
                     let mask = result.mask();
                     let boxes = boxes_with_scores(&result.detections);
+                    let layers = ResultLayers::new(
+                        result.width,
+                        result.height,
+                        scores,
+                        result.confidence.clone(),
+                    );
+                    let (width, height) = (result.width, result.height);
                     state.update_value(|s| {
-                        s.mask = mask_overlay(&mask, result.width, result.height);
+                        s.mask = mask_overlay(&mask, width, height);
                         s.boxes = boxes.clone();
+                        s.layers = Some(layers);
+                        s.result = Some(result);
                     });
-                    redraw(None);
+                    set_has_result.set(true);
+                    refresh_views();
                     let listed: Vec<Vec<f32>> = boxes.iter().map(|b| b.to_vec()).collect();
-                    host.with_value(|h| {
-                        publish_result(h.as_ref(), &mask, result.width, result.height, &listed)
-                    });
+                    host.with_value(|h| publish_result(h.as_ref(), &mask, width, height, &listed));
                     let message = match boxes.len() {
                         0 => "No anomaly found. Draw a box to segment something yourself.".into(),
                         n => format!(
@@ -287,9 +355,17 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
                 Ok(image) => image,
                 Err(e) => return set_status.set(("error".into(), e)),
             };
-            let busy = state.with_value(|s| s.busy);
+            if state.with_value(|s| s.busy) {
+                return set_status.set((
+                    "busy".into(),
+                    format!(
+                        "Still working on the previous request: choose {} again when it is done.",
+                        file.name()
+                    ),
+                ));
+            }
             let segmenter = state.try_update_value(|s| s.segmenter.take()).flatten();
-            let Some(mut segmenter) = segmenter.filter(|_| !busy) else {
+            let Some(mut segmenter) = segmenter else {
                 set_status.set(("error".into(), "The models are not ready yet.".into()));
                 return;
             };
@@ -307,7 +383,15 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
                 s.mask = None;
                 s.boxes.clear();
                 s.image = Some(image);
+                s.image_name = file.name();
+                s.result = None;
+                s.layers = None;
+                s.view_overlay = None;
+                s.truth = None;
             });
+            set_has_result.set(false);
+            set_has_truth.set(false);
+            set_measures.set(String::new());
             redraw(None);
             match embedded {
                 Ok(encoder_ms) => {
@@ -339,9 +423,20 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
             };
             match ScoreMap::from_bytes(&bytes, &name) {
                 Ok(map) => {
-                    state.update_value(|s| s.score_map = Some(map));
-                    let has_image = state.with_value(|s| s.image.is_some() && !s.busy);
-                    if has_image {
+                    state.update_value(|s| {
+                        s.score_map = Some(map);
+                        s.score_map_name = name.clone();
+                    });
+                    let (has_image, busy) = state.with_value(|s| (s.image.is_some(), s.busy));
+                    if busy {
+                        set_status.set((
+                            "busy".into(),
+                            format!(
+                                "Score map {name} loaded; the run in progress still uses the \
+                                 previous one, the next image uses it."
+                            ),
+                        ));
+                    } else if has_image {
                         run_s2m();
                     } else {
                         set_status.set((
@@ -398,7 +493,10 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
         set_status.set(("segmenting".into(), "Segmenting your box…".into()));
         spawn_local(async move {
             let segmenter = state.try_update_value(|s| s.segmenter.take()).flatten();
-            let Some(segmenter) = segmenter else { return };
+            let Some(segmenter) = segmenter else {
+                state.update_value(|s| s.busy = false);
+                return;
+            };
             let result = segmenter.mask_for_box(b).await;
             let (width, height) = state.with_value(|s| {
                 s.image
@@ -430,6 +528,102 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
                 Err(e) => set_status.set(("error".into(), e)),
             }
         });
+    };
+
+    let on_view = move |ev: leptos::ev::Event| {
+        if let Some(select) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<HtmlSelectElement>().ok())
+        {
+            set_view.set(View::from_key(&select.value()));
+            refresh_views();
+        }
+    };
+    let on_slider = move |ev: leptos::ev::Event| {
+        if let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+        {
+            set_slider.set(input.value_as_number() as f32 / 1000.0);
+            refresh_views();
+        }
+    };
+
+    // A ground-truth label image of the current frame: white (or any
+    // channel above 127) marks anomalous pixels.
+    let on_truth = move |ev: leptos::ev::Event| {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
+        input.set_value("");
+        spawn_local(async move {
+            let label = match decode(&file).await {
+                Ok(label) => label,
+                Err(e) => return set_status.set(("error".into(), e)),
+            };
+            let frame = state.with_value(|s| s.image.as_ref().map(|i| (i.width, i.height)));
+            let Some((width, height)) = frame else {
+                return set_status.set(("error".into(), "Choose the image first, then its ground truth.".into()));
+            };
+            if (label.width, label.height) != (width, height) {
+                return set_status.set((
+                    "error".into(),
+                    format!(
+                        "{} is {}x{} pixels but the image is {width}x{height}: not its ground truth.",
+                        file.name(),
+                        label.width,
+                        label.height
+                    ),
+                ));
+            }
+            let truth: Vec<bool> = label
+                .rgb
+                .chunks_exact(3)
+                .map(|p| p.iter().any(|&v| v > 127))
+                .collect();
+            state.update_value(|s| s.truth = Some(truth));
+            set_has_truth.set(true);
+            refresh_views();
+        });
+    };
+
+    // Exports of the last S2M result, at the models' size (the frame's,
+    // unless it was downscaled).
+    let export = move |what: &'static str| {
+        let saved = state.with_value(|s| {
+            let result = s.result.as_ref().ok_or("no result to save yet")?;
+            let stem = s
+                .image_name
+                .rsplit_once('.')
+                .map_or(s.image_name.as_str(), |(stem, _)| stem)
+                .to_owned();
+            match what {
+                "mask" => download(
+                    &mask_png(result).map_err(|e| e.to_string())?,
+                    &format!("{stem}.mask.png"),
+                    "image/png",
+                ),
+                "confidence" => download(
+                    &confidence_png(result).map_err(|e| e.to_string())?,
+                    &format!("{stem}.confidence.png"),
+                    "image/png",
+                ),
+                _ => download(
+                    boxes_json(result, &s.image_name, &s.score_map_name).as_bytes(),
+                    &format!("{stem}.boxes.json"),
+                    "application/json",
+                ),
+            }
+        });
+        if let Err(e) = saved {
+            set_status.set(("error".into(), e));
+        }
     };
 
     view! {
@@ -464,6 +658,30 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
                 </label>
             </div>
             <p id="timings">{move || timings.get()}</p>
+            <div class="views">
+                <label>"Show "
+                    <select id="view-select" on:change=on_view>
+                        {View::ALL.into_iter().map(|v| view! { <option value=v.key()>{v.label()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"Threshold "
+                    <input id="threshold" type="range" min="0" max="1000" value="500"
+                        disabled=move || !has_result.get() on:input=on_slider />
+                </label>
+                <label>"Ground truth (optional, white = anomaly) "
+                    <input id="truth-input" type="file" accept="image/*"
+                        disabled=move || !has_result.get() on:change=on_truth />
+                </label>
+                <span class="exports">
+                    "Save "
+                    <button id="export-mask" disabled=move || !has_result.get() on:click=move |_| export("mask")>"mask.png"</button>
+                    <button id="export-confidence" disabled=move || !has_result.get() on:click=move |_| export("confidence")>"confidence.png"</button>
+                    <button id="export-boxes" disabled=move || !has_result.get() on:click=move |_| export("boxes")>"boxes.json"</button>
+                </span>
+            </div>
+            <p id="measures">{move || measures.get()}</p>
+            <canvas id="iou-curve" width="480" height="200" node_ref=curve_ref
+                style:display=move || if has_truth.get() { "block" } else { "none" }></canvas>
             <canvas id="view" node_ref=canvas_ref on:mousedown=on_down on:mousemove=on_move on:mouseup=on_up on:mouseleave=on_up></canvas>
         </main>
     }

@@ -3,8 +3,10 @@
 //! the models' pixels and scaled onto the image (`scale` full-size pixels
 //! per model pixel), whatever size the canvas is shown at.
 
-use wasm_bindgen::{Clamped, JsCast};
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap, ImageData, MouseEvent};
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap, MouseEvent};
+
+use crate::result_views::rgba_canvas;
 
 fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
     canvas.get_context("2d").ok().flatten()?.dyn_into().ok()
@@ -26,10 +28,6 @@ pub fn event_to_image(canvas: &HtmlCanvasElement, event: &MouseEvent, scale: f64
 
 /// An off-screen canvas holding the mask as translucent magenta.
 pub fn mask_overlay(mask: &[bool], width: usize, height: usize) -> Option<HtmlCanvasElement> {
-    let document = web_sys::window()?.document()?;
-    let canvas: HtmlCanvasElement = document.create_element("canvas").ok()?.dyn_into().ok()?;
-    canvas.set_width(width as u32);
-    canvas.set_height(height as u32);
     let rgba: Vec<u8> = mask
         .iter()
         .flat_map(|&inside| {
@@ -40,11 +38,7 @@ pub fn mask_overlay(mask: &[bool], width: usize, height: usize) -> Option<HtmlCa
             }
         })
         .collect();
-    let data =
-        ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), width as u32, height as u32)
-            .ok()?;
-    context(&canvas)?.put_image_data(&data, 0.0, 0.0).ok()?;
-    Some(canvas)
+    rgba_canvas(&rgba, width, height)
 }
 
 /// Redraws the view: image, then mask, then the generator's boxes

@@ -11,7 +11,9 @@
 
 mod app;
 mod box_drawing;
+mod exports;
 mod image_decode;
+mod result_views;
 mod segmenter;
 mod weights_fetch;
 mod widget;

@@ -9,6 +9,7 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use s2m_core::detector::Detection;
 use s2m_core::device::{Backend, open_device_async};
+use s2m_core::mask_metrics::resample_nearest;
 use s2m_core::pipeline::{ImageEmbedding, Pipeline, PipelineConfig, Segmentation};
 use s2m_core::readback::read_f32;
 use s2m_core::sam::{Prompts, SamConfig};
@@ -103,24 +104,39 @@ impl Segmenter {
     /// S2M on the current image: boxes from `score_map` (which must have
     /// the size of the full image, `full_size` (height, width), of which
     /// the models may see a downscaled copy) or from the image's novelty
-    /// map, then their masks and the confidence map at the models' size.
+    /// map, then their masks and the confidence map at the models' size;
+    /// also the score map itself at the models' size, for the views.
     pub async fn segment(
         &self,
         score_map: Option<&ScoreMap>,
         full_size: Option<(usize, usize)>,
-    ) -> Result<(Segmentation, StageTimes), String> {
+    ) -> Result<(Segmentation, Vec<f32>, StageTimes), String> {
         let image = self.image.as_ref().ok_or("no image yet")?;
         let (height, width) = image.image_size();
         let (full_height, full_width) = full_size.unwrap_or((height, width));
         let mut times = StageTimes::default();
         let start = now_ms();
-        let map = match score_map {
+        let (map, scores) = match score_map {
             Some(map) => {
                 map.expect_size(full_height, full_width)
                     .map_err(|e| format!("the score map does not fit the image: {e}"))?;
-                map.clone().into_tensor(&self.device)
+                let scores = resample_nearest(
+                    &map.values,
+                    (full_height, full_width),
+                    (height, width),
+                );
+                (map.clone().into_tensor(&self.device), scores)
             }
-            None => novelty_map(image, None, &NoveltyConfig::default()),
+            None => {
+                let map = novelty_map(image, None, &NoveltyConfig::default());
+                let [map_height, map_width] = map.dims();
+                let values = read_f32(map.clone(), "the novelty map")
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let scores =
+                    resample_nearest(&values, (map_height, map_width), (height, width));
+                (map, scores)
+            }
         };
         times.scorer = now_ms() - start;
         log_stage(&format!("score map queued in {:.0} ms", times.scorer));
@@ -150,7 +166,7 @@ impl Segmenter {
             detections,
             confidence,
         };
-        Ok((result, times))
+        Ok((result, scores, times))
     }
 
     /// The mask (row-major, original size) of one box the user drew.

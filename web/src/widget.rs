@@ -6,7 +6,8 @@
 //! calls [`mount_segmenter`]. The app then reports to the host page with
 //! DOM events on the element (bubbling, composed):
 //! - `s2m-status`: `detail = { state, message }` on every status change
-//!   (`state`: loading, ready, embedding, segmenting, done, error);
+//!   (`state`: loading, ready, embedding, segmenting, done, busy (a
+//!   request arrived while another runs), error);
 //! - `s2m-result`: `detail = { width, height, mask, boxes }` after each
 //!   segmentation (`mask`: a `Uint8Array`, one byte a pixel, 1 inside;
 //!   `boxes`: `[x0, y0, x1, y1, score]` in the frame's pixels; a box the
