@@ -5,10 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use s2m_core::detector::Detection;
 use s2m_core::device::{Backend, open_device};
+use s2m_core::result_files::detections_json;
 use s2m_core::score_map_file::ScoreMap;
-use serde::Serialize;
 
 use crate::weights_file::load_detector_file;
 
@@ -30,34 +29,6 @@ pub struct DetectArgs {
     pub backend: Backend,
 }
 
-/// The JSON written to `--out`.
-#[derive(Serialize)]
-struct Output<'a> {
-    score_map: &'a str,
-    height: usize,
-    width: usize,
-    detections: Vec<BoxJson>,
-}
-
-#[derive(Serialize)]
-struct BoxJson {
-    /// x0, y0, x1, y1 in pixels.
-    #[serde(rename = "box")]
-    bbox: [f32; 4],
-    score: f32,
-    class: usize,
-}
-
-impl From<&Detection> for BoxJson {
-    fn from(d: &Detection) -> Self {
-        Self {
-            bbox: d.bbox,
-            score: d.score,
-            class: d.class,
-        }
-    }
-}
-
 pub fn run(args: &DetectArgs) -> Result<()> {
     let map_file = args.score_map.display().to_string();
     let bytes = std::fs::read(&args.score_map)
@@ -69,14 +40,8 @@ pub fn run(args: &DetectArgs) -> Result<()> {
     let mut detections = pollster::block_on(detector.detect(map.into_tensor(&device)))?;
     detections.sort_by(|a, b| b.score.total_cmp(&a.score));
 
-    let output = Output {
-        score_map: &map_file,
-        height,
-        width,
-        detections: detections.iter().map(BoxJson::from).collect(),
-    };
-    let json = serde_json::to_string_pretty(&output).context("serialising the detections")?;
-    std::fs::write(&args.out, json + "\n")
+    let json = detections_json(None, &map_file, (height, width), &detections);
+    std::fs::write(&args.out, json)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     let best = detections
         .first()

@@ -3,13 +3,15 @@
 //! `mask.png` (8-bit grey, 255 inside, 0 outside), `confidence.png`
 //! (16-bit grey, the lowest covering box score x 65535) and `boxes.json`
 //! (`{"image", "score_map", "height", "width", "detections": [{"box":
-//! [x0, y0, x1, y1], "score"}]}`, boxes in image pixels, best first).
+//! [x0, y0, x1, y1], "score", "class"}]}`, boxes in image pixels, best
+//! first; `s2m detect` writes the same without `image`).
 
 use std::io::Cursor;
 
 use image::{GrayImage, ImageBuffer, ImageFormat, Luma};
 use serde::Serialize;
 
+use crate::detector::Detection;
 use crate::pipeline::Segmentation;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +29,8 @@ pub enum ResultFileError {
 /// `boxes.json`.
 #[derive(Serialize)]
 struct BoxesJson<'a> {
-    image: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<&'a str>,
     score_map: &'a str,
     height: usize,
     width: usize,
@@ -40,6 +43,7 @@ struct BoxJson {
     #[serde(rename = "box")]
     bbox: [f32; 4],
     score: f32,
+    class: usize,
 }
 
 /// `mask.png`: 255 where any box's mask covers the pixel.
@@ -69,17 +73,33 @@ pub fn confidence_png(result: &Segmentation) -> Result<Vec<u8>, ResultFileError>
 
 /// `boxes.json` of `result`, naming the image and score map it came from.
 pub fn boxes_json(result: &Segmentation, image: &str, score_map: &str) -> String {
+    detections_json(
+        Some(image),
+        score_map,
+        (result.height, result.width),
+        &result.detections,
+    )
+}
+
+/// The JSON listing `detections` on a score map of `(height, width)`
+/// pixels (and of its image, if named), in the order given.
+pub fn detections_json(
+    image: Option<&str>,
+    score_map: &str,
+    (height, width): (usize, usize),
+    detections: &[Detection],
+) -> String {
     let json = BoxesJson {
         image,
         score_map,
-        height: result.height,
-        width: result.width,
-        detections: result
-            .detections
+        height,
+        width,
+        detections: detections
             .iter()
             .map(|d| BoxJson {
                 bbox: d.bbox,
                 score: d.score,
+                class: d.class,
             })
             .collect(),
     };
@@ -115,7 +135,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detector::Detection;
 
     fn result() -> Segmentation {
         Segmentation {
