@@ -41,11 +41,18 @@ async function expectState(states, timeout) {
   return text;
 }
 
-// Seconds from choosing `frame` to the page's S2M result for it.
+// Seconds from choosing `frame` to the page's S2M result for it (the run's
+// own result: the status element may still show the last run's for a tick).
 async function segment(frame) {
+  await page.evaluate(() => { window.s2mPreviousResult = window.s2mLastResult; });
   const started = Date.now();
   await page.setInputFiles('#image-input', join(scene, frame));
-  const text = await expectState(['done', 'error'], 1_800_000);
+  await page.waitForFunction(
+    () => window.s2mLastResult !== window.s2mPreviousResult || document.querySelector('#status')?.dataset.state === 'error',
+    null,
+    { timeout: 1_800_000, polling: 250 },
+  );
+  const text = await expectState(['done', 'error'], 10_000);
   const seconds = (Date.now() - started) / 1000;
   const timings = await page.$eval('#timings', (el) => el.textContent);
   console.log(`${frame}: ${seconds.toFixed(1)} s (${text}; ${timings})`);

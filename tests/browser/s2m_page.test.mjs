@@ -6,7 +6,9 @@
 // mask reaches IoU >= 0.8 with the objects' mask; a box drawn around one
 // object gives its SAM mask (IoU >= 0.85 with that object). Also: a damaged
 // weights download is a message and Retry recovers, a reload takes the
-// weights from Cache Storage, a corrupt image gives an error message, a
+// weights from Cache Storage, corrupt images (two chosen at once, stepped
+// through) give error messages and a score map dropped on the page runs
+// again, a
 // browser without WebGPU gets an explanation, the views (heatmap, plain
 // thresholding, IoU against a ground truth) and exports (mask, 16-bit
 // confidence, boxes) work, the <s2m-segmenter> widget
@@ -205,22 +207,37 @@ await check('a drawn box gives the mask of the object in it (IoU >= 0.85)', asyn
   if (!(iou >= 0.85)) throw new Error(`IoU ${iou}`);
 });
 
-await check('a corrupt file gives an error message, not a broken page', async () => {
-  const corrupt = join(mkdtempSync(join(tmpdir(), 's2m-corrupt-')), 'broken.png');
-  writeFileSync(corrupt, Buffer.from('this is not an image at all'));
+await check('corrupt frames give error messages, not a broken page; a dropped score map runs again', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 's2m-corrupt-'));
+  const corrupt = [join(dir, 'broken.png'), join(dir, 'also-broken.jpg')];
+  for (const file of corrupt) writeFileSync(file, Buffer.from('this is not an image at all'));
   await page.setInputFiles('#image-input', corrupt);
-  const [state, text] = await waitForState(['error'], 60_000);
+  const [, text] = await waitForState(['error'], 60_000);
   await page.screenshot({ path: join(artifacts, '4-corrupt.png') });
   if (!text.includes('broken.png')) throw new Error(`message does not name the file: ${text}`);
-  // The page still works afterwards: the score map again runs S2M on the
-  // scene (its embedding is kept; a new image would repeat the encoder).
-  // The status still shows the corrupt file's error until the run starts:
-  // wait for a new result (or another message).
-  await page.evaluate(() => { window.s2mPreviousResult = window.s2mLastResult; });
-  await page.setInputFiles('#score-map-input', join(scene, 'scene-000.npy'));
+  // Two frames were chosen: the second is one click away, and fails alike.
+  const label = await page.$eval('#frame-label', (el) => el.textContent);
+  if (!label.includes('frame 1 of 2')) throw new Error(`frame label: ${label}`);
+  await page.click('#next-frame');
+  await page.waitForFunction(() => {
+    const status = document.querySelector('#status');
+    return status?.dataset.state === 'error' && status.textContent.includes('also-broken.jpg');
+  }, null, { timeout: 60_000, polling: 250 });
+  // The page still works afterwards: the scene's score map dropped on the
+  // page runs S2M on the scene again (its embedding is kept; a new image
+  // would repeat the encoder). The status still shows the corrupt file's
+  // error until the run starts: wait for a new result (or another message).
+  const before = await page.$eval('#status', (el) => el.textContent);
+  await page.evaluate(async () => {
+    window.s2mPreviousResult = window.s2mLastResult;
+    const bytes = await (await fetch('/scene/scene-000.npy')).arrayBuffer();
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([bytes], 'scene-000.npy'));
+    document.querySelector('main').dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  });
   await page.waitForFunction(
     (old) => window.s2mLastResult !== window.s2mPreviousResult || (document.querySelector('#status')?.dataset.state === 'error' && document.querySelector('#status')?.textContent !== old),
-    text,
+    before,
     { timeout: 600_000, polling: 500 },
   );
   const [after, text2] = await page.$eval('#status', (el) => [el.dataset.state, el.textContent]);

@@ -13,7 +13,9 @@ use s2m_core::result_files::{boxes_json, confidence_png, mask_png};
 use s2m_core::score_map_file::ScoreMap;
 use s2m_weights::{Manifest, ManifestEntry, StorageDType};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{HtmlCanvasElement, HtmlElement, HtmlInputElement, HtmlSelectElement, MouseEvent};
+use web_sys::{
+    DragEvent, HtmlCanvasElement, HtmlElement, HtmlInputElement, HtmlSelectElement, MouseEvent,
+};
 
 use crate::box_drawing::{draw, event_to_image, mask_overlay};
 use crate::exports::download;
@@ -48,6 +50,8 @@ struct PageState {
     view_overlay: Option<HtmlCanvasElement>,
     /// The ground-truth mask of the current image at the models' size.
     truth: Option<Vec<bool>>,
+    /// The frames chosen or dropped, the current one shown.
+    frames: Vec<web_sys::File>,
     /// The current image's and score map's file names (exports).
     image_name: String,
     score_map_name: String,
@@ -82,6 +86,20 @@ pub fn page_weights_base() -> String {
         .unwrap_or_else(|| "weights".to_owned())
         .trim_end_matches('/')
         .to_owned()
+}
+
+/// The files of a file list.
+fn files_of(list: &web_sys::FileList) -> Vec<web_sys::File> {
+    (0..list.length()).filter_map(|i| list.get(i)).collect()
+}
+
+/// Whether a dropped file is a score map rather than a frame: the score
+/// map formats of the CLI, a 16-bit PNG named `<stem>.score.png`.
+fn is_score_map_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [".npy", ".npz", ".pfm", ".tif", ".tiff", ".score.png"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
 }
 
 /// Publishes the last result on `window.s2mLastResult` for scripts and
@@ -337,18 +355,15 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
         });
     };
 
-    let on_file = move |ev: leptos::ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
-        else {
+    // The frames the user chose or dropped; one is shown and segmented at
+    // a time (its embedding is what a drawn box uses).
+    let (frame_names, set_frame_names) = signal(Vec::<String>::new());
+    let (current_frame, set_current_frame) = signal(0usize);
+    let open_frame = move |index: usize| {
+        let Some(file) = state.with_value(|s| s.frames.get(index).cloned()) else {
             return;
         };
-        let Some(file) = input.files().and_then(|f| f.get(0)) else {
-            return;
-        };
-        // Cleared, so that choosing the same file again is a change too.
-        input.set_value("");
+        set_current_frame.set(index);
         spawn_local(async move {
             set_status.set(("embedding".into(), format!("Reading {}…", file.name())));
             let image = match decode(&file).await {
@@ -402,6 +417,62 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
             }
         });
     };
+    let choose_frames = move |files: Vec<web_sys::File>| {
+        if files.is_empty() {
+            return;
+        }
+        set_frame_names.set(files.iter().map(|f| f.name()).collect());
+        state.update_value(|s| s.frames = files);
+        open_frame(0);
+    };
+
+    // Reads a score map file; `run` segments the current image with it.
+    let load_score_map = move |file: web_sys::File, run: bool| async move {
+        let name = file.name();
+        let bytes = match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
+            Ok(buffer) => Uint8Array::new(&buffer).to_vec(),
+            Err(_) => return set_status.set(("error".into(), format!("cannot read {name}"))),
+        };
+        match ScoreMap::from_bytes(&bytes, &name) {
+            Ok(map) => {
+                state.update_value(|s| {
+                    s.score_map = Some(map);
+                    s.score_map_name = name.clone();
+                });
+                let (has_image, busy) = state.with_value(|s| (s.image.is_some(), s.busy));
+                if busy {
+                    set_status.set((
+                        "busy".into(),
+                        format!(
+                            "Score map {name} loaded; the run in progress still uses the \
+                             previous one, the next image uses it."
+                        ),
+                    ));
+                } else if has_image && run {
+                    run_s2m();
+                } else {
+                    set_status.set((
+                        "ready".into(),
+                        format!("Score map {name} loaded: choose its image."),
+                    ));
+                }
+            }
+            Err(e) => set_status.set(("error".into(), e.to_string())),
+        }
+    };
+
+    let on_file = move |ev: leptos::ev::Event| {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let files = input.files().map(|list| files_of(&list)).unwrap_or_default();
+        // Cleared, so that choosing the same file again is a change too.
+        input.set_value("");
+        choose_frames(files);
+    };
 
     let on_score_map = move |ev: leptos::ev::Event| {
         let Some(input) = ev
@@ -415,38 +486,25 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
         };
         // Cleared, so that choosing the same file again is a change too.
         input.set_value("");
+        spawn_local(load_score_map(file, true));
+    };
+
+    // Files dropped on the page: score maps (by their extension, or
+    // `*.score.png`) and frames; the score map first, then the frames.
+    let on_drop = move |ev: DragEvent| {
+        ev.prevent_default();
+        let files = ev
+            .data_transfer()
+            .and_then(|d| d.files())
+            .map(|list| files_of(&list))
+            .unwrap_or_default();
+        let (maps, frames): (Vec<_>, Vec<_>) =
+            files.into_iter().partition(|f| is_score_map_name(&f.name()));
         spawn_local(async move {
-            let name = file.name();
-            let bytes = match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
-                Ok(buffer) => Uint8Array::new(&buffer).to_vec(),
-                Err(_) => return set_status.set(("error".into(), format!("cannot read {name}"))),
-            };
-            match ScoreMap::from_bytes(&bytes, &name) {
-                Ok(map) => {
-                    state.update_value(|s| {
-                        s.score_map = Some(map);
-                        s.score_map_name = name.clone();
-                    });
-                    let (has_image, busy) = state.with_value(|s| (s.image.is_some(), s.busy));
-                    if busy {
-                        set_status.set((
-                            "busy".into(),
-                            format!(
-                                "Score map {name} loaded; the run in progress still uses the \
-                                 previous one, the next image uses it."
-                            ),
-                        ));
-                    } else if has_image {
-                        run_s2m();
-                    } else {
-                        set_status.set((
-                            "ready".into(),
-                            format!("Score map {name} loaded: choose its image."),
-                        ));
-                    }
-                }
-                Err(e) => set_status.set(("error".into(), e.to_string())),
+            if let Some(map) = maps.into_iter().next() {
+                load_score_map(map, frames.is_empty()).await;
             }
+            choose_frames(frames);
         });
     };
 
@@ -627,7 +685,7 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
     };
 
     view! {
-        <main>
+        <main on:dragover=|ev: DragEvent| ev.prevent_default() on:drop=on_drop>
             <h1>"s2m-web"</h1>
             <p class="lead">"Segment every out-of-distribution object (S2M) in your browser on WebGPU: a prompt generator finds the anomalies in a score map, Segment Anything (MobileSAM) outlines each. Nothing leaves your machine."</p>
             <p id="status" data-state=move || status.get().0>{move || status.get().1}</p>
@@ -652,11 +710,26 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
                 }).collect_view()}
             </ul>
             <div class="inputs">
-                <label>"Image " <input id="image-input" type="file" accept="image/*" on:change=on_file /></label>
+                <label>"Image " <input id="image-input" type="file" accept="image/*" multiple on:change=on_file /></label>
                 <label>"Score map (optional: .npy, .npz, 16-bit PNG, float TIFF, PFM; without one the page scores the image's own novelty) "
                     <input id="score-map-input" type="file" accept=".npy,.npz,.png,.tif,.tiff,.pfm" on:change=on_score_map />
                 </label>
             </div>
+            <p class="drop-hint">"…or drop frames (and a score map) anywhere on the page."</p>
+            <Show when=move || frame_names.with(|n| n.len() > 1)>
+                <div class="frames">
+                    <button id="previous-frame" disabled=move || current_frame.get() == 0
+                        on:click=move |_| open_frame(current_frame.get_untracked().saturating_sub(1))>"◀ previous"</button>
+                    <span id="frame-label">{move || frame_names.with(|names| format!(
+                        " frame {} of {}: {} ",
+                        current_frame.get() + 1,
+                        names.len(),
+                        names.get(current_frame.get()).cloned().unwrap_or_default()
+                    ))}</span>
+                    <button id="next-frame" disabled=move || frame_names.with(|n| current_frame.get() + 1 >= n.len())
+                        on:click=move |_| open_frame(current_frame.get_untracked() + 1)>"next ▶"</button>
+                </div>
+            </Show>
             <p id="timings">{move || timings.get()}</p>
             <div class="views">
                 <label>"Show "

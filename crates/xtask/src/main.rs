@@ -149,7 +149,9 @@ fn bench_page() -> Result<(), String> {
     weights()?;
     tools::run(tools::cargo().args(["build", "-p", "s2m-cli"]))?;
     let dir = prepare_browser()?;
-    let scenes = synthesize_scenes("page-timing-scenes", 3, BROWSER_SCENE_SEED)?;
+    // First load, reload and one further frame: three runs of the SAM
+    // encoder, minutes each on a software adapter.
+    let scenes = synthesize_scenes("page-timing-scenes", 2, BROWSER_SCENE_SEED)?;
     let (url, _server) = static_server::start("127.0.0.1:0", app_mounts())?;
     step(&format!("bench: the page against {url}"));
     tools::run(
