@@ -21,8 +21,10 @@ const frames = readdirSync(scene).filter((f) => /^scene-\d+\.png$/.test(f)).sort
 const browser = await launchChromium();
 const page = await browser.newPage();
 let downloaded = 0;
-page.on('response', async (r) => {
-  try { downloaded += (await r.body()).length; } catch { /* redirects, aborted */ }
+// Bytes that came over the network (a response from the HTTP cache counts
+// nothing; a streamed body is not kept for r.body(), so the transfer sizes).
+page.on('requestfinished', async (request) => {
+  try { downloaded += (await request.sizes()).responseBodySize; } catch { /* aborted */ }
 });
 page.on('console', (m) => { if (m.text().startsWith('s2m:')) console.log(`  [page] ${m.text()}`); });
 
