@@ -19,8 +19,8 @@ use web_sys::{
 
 use crate::box_drawing::{draw, event_to_image, mask_overlay};
 use crate::exports::download;
-use crate::result_views::{ResultLayers, View, draw_curve, rgba_canvas};
 use crate::image_decode::{DecodedImage, decode};
+use crate::result_views::{ResultLayers, View, draw_curve, rgba_canvas};
 use crate::segmenter::{Segmenter, StageTimes, WeightsFile, boxes_with_scores};
 use crate::weights_fetch::{WeightsSource, fetch_manifest, fetch_verified};
 use crate::widget::{dispatch, status_detail};
@@ -468,7 +468,10 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
         else {
             return;
         };
-        let files = input.files().map(|list| files_of(&list)).unwrap_or_default();
+        let files = input
+            .files()
+            .map(|list| files_of(&list))
+            .unwrap_or_default();
         // Cleared, so that choosing the same file again is a change too.
         input.set_value("");
         choose_frames(files);
@@ -498,8 +501,9 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
             .and_then(|d| d.files())
             .map(|list| files_of(&list))
             .unwrap_or_default();
-        let (maps, frames): (Vec<_>, Vec<_>) =
-            files.into_iter().partition(|f| is_score_map_name(&f.name()));
+        let (maps, frames): (Vec<_>, Vec<_>) = files
+            .into_iter()
+            .partition(|f| is_score_map_name(&f.name()));
         spawn_local(async move {
             if let Some(map) = maps.into_iter().next() {
                 load_score_map(map, frames.is_empty()).await;
@@ -627,7 +631,10 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
             };
             let frame = state.with_value(|s| s.image.as_ref().map(|i| (i.width, i.height)));
             let Some((width, height)) = frame else {
-                return set_status.set(("error".into(), "Choose the image first, then its ground truth.".into()));
+                return set_status.set((
+                    "error".into(),
+                    "Choose the image first, then its ground truth.".into(),
+                ));
             };
             if (label.width, label.height) != (width, height) {
                 return set_status.set((

@@ -31,10 +31,8 @@ pub fn download(bytes: &[u8], name: &str, mime: &str) -> Result<(), String> {
         let _ = Url::revoke_object_url(&url);
     });
     if let Some(window) = web_sys::window() {
-        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
-            release.unchecked_ref(),
-            60_000,
-        );
+        let _ = window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(release.unchecked_ref(), 60_000);
     }
     Ok(())
 }

@@ -120,11 +120,8 @@ impl Segmenter {
             Some(map) => {
                 map.expect_size(full_height, full_width)
                     .map_err(|e| format!("the score map does not fit the image: {e}"))?;
-                let scores = resample_nearest(
-                    &map.values,
-                    (full_height, full_width),
-                    (height, width),
-                );
+                let scores =
+                    resample_nearest(&map.values, (full_height, full_width), (height, width));
                 (map.clone().into_tensor(&self.device), scores)
             }
             None => {
@@ -133,8 +130,7 @@ impl Segmenter {
                 let values = read_f32(map.clone(), "the novelty map")
                     .await
                     .map_err(|e| e.to_string())?;
-                let scores =
-                    resample_nearest(&values, (map_height, map_width), (height, width));
+                let scores = resample_nearest(&values, (map_height, map_width), (height, width));
                 (map, scores)
             }
         };

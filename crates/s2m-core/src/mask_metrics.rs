@@ -52,7 +52,9 @@ pub fn threshold_iou_curve(scores: &[f32], truth: &[bool], steps: usize) -> Vec<
 pub fn resample_nearest<T: Copy>(values: &[T], from: (usize, usize), to: (usize, usize)) -> Vec<T> {
     let (fh, fw) = from;
     let (th, tw) = to;
-    let source = |t: usize, f: usize, n: usize| (((t as f64 + 0.5) * f as f64 / n as f64) as usize).min(f - 1);
+    let source = |t: usize, f: usize, n: usize| {
+        (((t as f64 + 0.5) * f as f64 / n as f64) as usize).min(f - 1)
+    };
     (0..th)
         .flat_map(|y| {
             let sy = source(y, fh, th);
