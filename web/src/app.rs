@@ -93,6 +93,23 @@ fn files_of(list: &web_sys::FileList) -> Vec<web_sys::File> {
     (0..list.length()).filter_map(|i| list.get(i)).collect()
 }
 
+/// The files chosen in the file input an event came from; the input is
+/// cleared, so that choosing the same file again is a change too.
+fn take_files(ev: &leptos::ev::Event) -> Vec<web_sys::File> {
+    let Some(input) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+    else {
+        return Vec::new();
+    };
+    let files = input
+        .files()
+        .map(|list| files_of(&list))
+        .unwrap_or_default();
+    input.set_value("");
+    files
+}
+
 /// Whether a dropped file is a score map rather than a frame: the score
 /// map formats of the CLI, a 16-bit PNG named `<stem>.score.png`.
 fn is_score_map_name(name: &str) -> bool {
@@ -462,34 +479,13 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
     };
 
     let on_file = move |ev: leptos::ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        let files = input
-            .files()
-            .map(|list| files_of(&list))
-            .unwrap_or_default();
-        // Cleared, so that choosing the same file again is a change too.
-        input.set_value("");
-        choose_frames(files);
+        choose_frames(take_files(&ev));
     };
 
     let on_score_map = move |ev: leptos::ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        let Some(file) = input.files().and_then(|f| f.get(0)) else {
-            return;
-        };
-        // Cleared, so that choosing the same file again is a change too.
-        input.set_value("");
-        spawn_local(load_score_map(file, true));
+        if let Some(file) = take_files(&ev).into_iter().next() {
+            spawn_local(load_score_map(file, true));
+        }
     };
 
     // Files dropped on the page: score maps (by their extension, or
@@ -614,16 +610,9 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
     // A ground-truth label image of the current frame: white (or any
     // channel above 127) marks anomalous pixels.
     let on_truth = move |ev: leptos::ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
-        else {
+        let Some(file) = take_files(&ev).into_iter().next() else {
             return;
         };
-        let Some(file) = input.files().and_then(|f| f.get(0)) else {
-            return;
-        };
-        input.set_value("");
         spawn_local(async move {
             let label = match decode(&file).await {
                 Ok(label) => label,
