@@ -48,8 +48,10 @@ struct PageState {
     layers: Option<ResultLayers>,
     /// What the view shows over the frame when it is not the mask.
     view_overlay: Option<HtmlCanvasElement>,
-    /// The ground-truth mask of the current image at the models' size.
+    /// The ground-truth mask of the current image at the models' size,
+    /// and the IoU-vs-threshold curve of plain thresholding against it.
     truth: Option<Vec<bool>>,
+    curve: Option<Vec<(f32, f32)>>,
     /// The frames chosen or dropped, the current one shown.
     frames: Vec<web_sys::File>,
     /// The current image's and score map's file names (exports).
@@ -285,16 +287,19 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
                 rgba_canvas(&rgba, l.width, l.height)
             });
         });
-        let text = state.with_value(|s| {
+        let text = state.try_update_value(|s| {
             let layers = s.layers.as_ref()?;
             let threshold = layers.threshold_at(position);
             let Some(truth) = s.truth.as_ref() else {
                 return Some(format!("threshold {threshold:.3}"));
             };
             let (plain, s2m) = layers.ious(truth, threshold);
-            let curve = threshold_iou_curve(&layers.scores, truth, 64);
+            // The curve depends on the result and the truth, not the slider.
+            let curve = s
+                .curve
+                .get_or_insert_with(|| threshold_iou_curve(&layers.scores, truth, 64));
             if let Some(canvas) = curve_ref.get_untracked() {
-                draw_curve(&canvas, &curve, s2m, threshold);
+                draw_curve(&canvas, curve, s2m, threshold);
             }
             let best = curve.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1));
             let iou = |v: Option<f32>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
@@ -305,7 +310,7 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
                 best.map_or("-".to_string(), |(t, v)| format!("{t:.3} (IoU {v:.3})"))
             ))
         });
-        set_measures.set(text.unwrap_or_default());
+        set_measures.set(text.flatten().unwrap_or_default());
         redraw(None);
     };
 
@@ -346,6 +351,7 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
                         s.mask = mask_overlay(&mask, width, height);
                         s.boxes = boxes.clone();
                         s.layers = Some(layers);
+                        s.curve = None;
                         s.result = Some(result);
                     });
                     set_has_result.set(true);
@@ -420,6 +426,7 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
                 s.layers = None;
                 s.view_overlay = None;
                 s.truth = None;
+                s.curve = None;
             });
             set_has_result.set(false);
             set_has_truth.set(false);
@@ -641,7 +648,10 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
                 .chunks_exact(3)
                 .map(|p| p.iter().any(|&v| v > 127))
                 .collect();
-            state.update_value(|s| s.truth = Some(truth));
+            state.update_value(|s| {
+                s.truth = Some(truth);
+                s.curve = None;
+            });
             set_has_truth.set(true);
             refresh_views();
         });
