@@ -169,6 +169,7 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
     let run = match &args.oe_cache {
         Some(dir) => TrainingMaps::cached(dir, training, args.seed, args.validation_maps)?,
         None => {
+            let reference = run_maps(args, SynthesisConfig::default());
             let training_synthesis = match &args.training_synthesis {
                 Some(path) => {
                     let config = run_maps(args, read_synthesis_config(path)?);
@@ -177,12 +178,12 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
                     })?;
                     config
                 }
-                None => run_maps(args, SynthesisConfig::default()),
+                None => reference.clone(),
             };
             TrainingMaps::synthetic(
                 training,
                 training_synthesis,
-                run_maps(args, SynthesisConfig::default()),
+                reference,
                 args.seed,
                 args.validation_maps,
             )
