@@ -230,7 +230,9 @@ await check('corrupt frames give error messages, not a broken page; a dropped sc
   const before = await page.$eval('#status', (el) => el.textContent);
   await page.evaluate(async () => {
     window.s2mPreviousResult = window.s2mLastResult;
-    const bytes = await (await fetch('/scene/scene-000.npy')).arrayBuffer();
+    const response = await fetch('/scene/scene-000.npy');
+    if (!response.ok) throw new Error(`/scene/scene-000.npy: HTTP ${response.status}`);
+    const bytes = await response.arrayBuffer();
     const transfer = new DataTransfer();
     transfer.items.add(new File([bytes], 'scene-000.npy'));
     document.querySelector('main').dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));

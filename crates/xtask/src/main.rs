@@ -129,7 +129,8 @@ fn browser_tests() -> Result<(), String> {
     mounts.push(Mount {
         prefix: "/scene/",
         dir: scene.clone(),
-        extensions: &["png", "json"],
+        // The score map is dropped on the page from a fetch of /scene/.
+        extensions: &["png", "json", "npy"],
     });
     let (url, _server) = static_server::start("127.0.0.1:0", mounts)?;
     step(&format!("tests: browser, against {url}"));
