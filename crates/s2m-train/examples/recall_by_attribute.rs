@@ -3,7 +3,8 @@
 //! seeds, the default energy-score synthesis of `s2m train-generator`),
 //! split by the objects' attributes (shape, fragmented, holey, occluded,
 //! faint, shorter side), at detectron2's 0.05 and at a given threshold;
-//! and the share of object-free maps left without a box at that threshold.
+//! and the share of object-free maps left without a box at that threshold,
+//! with the highest box of each object-free map that has one.
 //!
 //! ```sh
 //! cargo run --example recall_by_attribute -p s2m-train -- \
@@ -49,6 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
     let (mut empty_maps, mut clean_maps) = (0, 0);
+    let mut false_alarms = Vec::new();
     for i in 0..maps {
         let map = synthesize(&synthesis, VALIDATION_SEEDS + i)?;
         let input = Tensor::<2>::from_data(
@@ -59,6 +61,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if map.objects.is_empty() {
             empty_maps += 1;
             clean_maps += detections.iter().all(|d| d.score < threshold) as usize;
+            // What fires on an object-free map: its highest-scoring box.
+            if let Some(top) = detections.iter().max_by(|a, b| a.score.total_cmp(&b.score)) {
+                if top.score >= threshold {
+                    let b = top.bbox;
+                    let (bw, bh) = (b[2] - b[0], b[3] - b[1]);
+                    false_alarms.push(format!(
+                        "map {i}: {bw:.0}x{bh:.0} px at ({:.0}, {:.0}), score {:.3}",
+                        b[0], b[1], top.score
+                    ));
+                }
+            }
         }
         for object in &map.objects {
             let b = object.bbox;
@@ -101,6 +114,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "object-free maps without a box at {threshold}: {clean_maps} of {empty_maps} ({:.3})",
         clean_maps as f32 / empty_maps.max(1) as f32
     );
+    println!("highest box on object-free maps where it reaches {threshold}:");
+    for alarm in &false_alarms {
+        println!("  {alarm}");
+    }
     Ok(())
 }
 
