@@ -11,6 +11,7 @@ use s2m_core::mask_metrics::threshold_iou_curve;
 use s2m_core::pipeline::Segmentation;
 use s2m_core::result_files::{boxes_json, confidence_png, mask_png};
 use s2m_core::score_map_file::ScoreMap;
+use s2m_core::score_map_file::naming::{score_map_for, score_map_stem};
 use s2m_weights::{Manifest, ManifestEntry, StorageDType};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
@@ -25,9 +26,14 @@ use crate::segmenter::{Segmenter, StageTimes, WeightsFile, boxes_with_scores};
 use crate::weights_fetch::{WeightsSource, fetch_manifest, fetch_verified};
 use crate::widget::{dispatch, status_detail};
 
-/// The models the page loads: (manifest model name, storage type).
-const SAM: (&str, StorageDType) = ("mobile_sam", StorageDType::F32);
-const GENERATOR: (&str, StorageDType) = ("s2m_generator", StorageDType::F16);
+/// The models the page loads: manifest model name and the storage types
+/// it takes, preferred first. f16 files are half the download; they load
+/// into the f32 models (the weights rounded to f16: MobileSAM's embedding
+/// stays within 1e-2 relative L2 of the f32 file's, tested natively in
+/// `mobile_sam_parity.rs`), so the f32 file is only the stand-in.
+const HALF_FIRST: &[StorageDType] = &[StorageDType::F16, StorageDType::F32];
+const SAM: (&str, &[StorageDType]) = ("mobile_sam", HALF_FIRST);
+const GENERATOR: (&str, &[StorageDType]) = ("s2m_generator", HALF_FIRST);
 
 #[derive(Default)]
 struct PageState {
@@ -54,6 +60,9 @@ struct PageState {
     curve: Option<Vec<(f32, f32)>>,
     /// The frames chosen or dropped, the current one shown.
     frames: Vec<web_sys::File>,
+    /// Score maps dropped with the frames, each used for the frame of its
+    /// stem (`scene-001.npy` for `scene-001.png`).
+    frame_score_maps: Vec<web_sys::File>,
     /// The current image's and score map's file names (exports).
     image_name: String,
     score_map_name: String,
@@ -62,10 +71,10 @@ struct PageState {
 fn manifest_entry(
     manifest: &Manifest,
     base: &str,
-    (model, dtype): (&str, StorageDType),
+    (model, dtypes): (&str, &[StorageDType]),
 ) -> Result<ManifestEntry, String> {
     manifest
-        .find(model, dtype)
+        .find_preferred(model, dtypes)
         .cloned()
         .ok_or_else(|| format!("{base}/manifest.json lists no {model} weights"))
 }
@@ -112,13 +121,13 @@ fn take_files(ev: &leptos::ev::Event) -> Vec<web_sys::File> {
     files
 }
 
-/// Whether a dropped file is a score map rather than a frame: the score
-/// map formats of the CLI, a 16-bit PNG named `<stem>.score.png`.
-fn is_score_map_name(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    [".npy", ".npz", ".pfm", ".tif", ".tiff", ".score.png"]
-        .iter()
-        .any(|ext| name.ends_with(ext))
+/// The score map in a chosen or dropped file.
+async fn read_score_map(file: &web_sys::File) -> Result<ScoreMap, String> {
+    let name = file.name();
+    let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|_| format!("cannot read {name}"))?;
+    ScoreMap::from_bytes(&Uint8Array::new(&buffer).to_vec(), &name).map_err(|e| e.to_string())
 }
 
 /// Publishes the last result on `window.s2mLastResult` for scripts and
@@ -393,6 +402,19 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
                 Ok(image) => image,
                 Err(e) => return set_status.set(("error".into(), e)),
             };
+            let own_map = state.with_value(|s| {
+                let names: Vec<String> = s.frame_score_maps.iter().map(|m| m.name()).collect();
+                score_map_for(&file.name(), &names).map(|i| s.frame_score_maps[i].clone())
+            });
+            if let Some(map_file) = own_map {
+                match read_score_map(&map_file).await {
+                    Ok(map) => state.update_value(|s| {
+                        s.score_map = Some(map);
+                        s.score_map_name = map_file.name();
+                    }),
+                    Err(e) => return set_status.set(("error".into(), e)),
+                }
+            }
             if state.with_value(|s| s.busy) {
                 return set_status.set((
                     "busy".into(),
@@ -453,11 +475,7 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
     // Reads a score map file; `run` segments the current image with it.
     let load_score_map = move |file: web_sys::File, run: bool| async move {
         let name = file.name();
-        let bytes = match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
-            Ok(buffer) => Uint8Array::new(&buffer).to_vec(),
-            Err(_) => return set_status.set(("error".into(), format!("cannot read {name}"))),
-        };
-        match ScoreMap::from_bytes(&bytes, &name) {
+        match read_score_map(&file).await {
             Ok(map) => {
                 state.update_value(|s| {
                     s.score_map = Some(map);
@@ -481,11 +499,13 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
                     ));
                 }
             }
-            Err(e) => set_status.set(("error".into(), e.to_string())),
+            Err(e) => set_status.set(("error".into(), e)),
         }
     };
 
     let on_file = move |ev: leptos::ev::Event| {
+        // Frames picked with the input go with the uploaded score map.
+        state.update_value(|s| s.frame_score_maps.clear());
         choose_frames(take_files(&ev));
     };
 
@@ -496,7 +516,8 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
     };
 
     // Files dropped on the page: score maps (by their extension, or
-    // `*.score.png`) and frames; the score map first, then the frames.
+    // `*.score.png`) and frames. Maps named after dropped frames go with
+    // them; otherwise the (first) map is loaded first, for every frame.
     let on_drop = move |ev: DragEvent| {
         ev.prevent_default();
         let files = ev
@@ -506,9 +527,17 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
             .unwrap_or_default();
         let (maps, frames): (Vec<_>, Vec<_>) = files
             .into_iter()
-            .partition(|f| is_score_map_name(&f.name()));
+            .partition(|f| score_map_stem(&f.name()).is_some());
+        let map_names: Vec<String> = maps.iter().map(|m| m.name()).collect();
+        let by_stem = frames
+            .iter()
+            .any(|f| score_map_for(&f.name(), &map_names).is_some());
         spawn_local(async move {
-            if let Some(map) = maps.into_iter().next() {
+            if by_stem {
+                // Each frame opens with the map of its stem.
+                state.update_value(|s| s.frame_score_maps = maps);
+            } else if let Some(map) = maps.into_iter().next() {
+                // One map for whatever frames come (or the current one).
                 load_score_map(map, frames.is_empty()).await;
             }
             choose_frames(frames);

@@ -8,14 +8,12 @@ use std::str::FromStr;
 use anyhow::{Context, Result, bail};
 use burn::tensor::{Device, Tensor};
 use s2m_core::score_map_file::ScoreMap;
+use s2m_core::score_map_file::naming::{SCORE_MAP_EXTENSIONS, SCORE_PNG_SUFFIX};
 use s2m_core::scorer::input::image_to_input;
 use s2m_core::scorer::{DeepWv3Plus, ScoreFunction};
 
 use crate::image_input::RgbImage;
 use crate::weights_file::load_scorer_file;
-
-/// Extensions of score-map files looked for next to an image, in order.
-pub const SCORE_MAP_EXTENSIONS: [&str; 5] = ["npy", "npz", "pfm", "tif", "tiff"];
 
 /// The `--scorer` the user chose.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,7 +85,7 @@ pub fn score_map_file(image: &Path, folder: Option<&Path>) -> Result<PathBuf> {
     let candidates = SCORE_MAP_EXTENSIONS
         .iter()
         .map(|ext| folder.join(format!("{stem}.{ext}")))
-        .chain([folder.join(format!("{stem}.score.png"))]);
+        .chain([folder.join(format!("{stem}{SCORE_PNG_SUFFIX}"))]);
     for candidate in candidates {
         if candidate.is_file() {
             return Ok(candidate);

@@ -14,9 +14,11 @@
 //!
 //! Every map is checked before its values are allocated (not empty, at
 //! most [`MAX_SIDE`] per side) and after (every value finite); each error
-//! names the file and what is wrong with it.
+//! names the file and what is wrong with it. `naming` says which file
+//! names are score maps and which image each belongs to.
 
 mod float_tiff;
+pub mod naming;
 mod npy;
 mod npz;
 mod pfm;

@@ -71,6 +71,11 @@ impl Manifest {
             .find(|e| e.model == model && e.dtype == dtype)
     }
 
+    /// The file of `model` in the first of `dtypes` that is converted.
+    pub fn find_preferred(&self, model: &str, dtypes: &[StorageDType]) -> Option<&ManifestEntry> {
+        dtypes.iter().find_map(|&dtype| self.find(model, dtype))
+    }
+
     #[cfg(not(target_arch = "wasm32"))]
     pub fn read(path: &std::path::Path) -> Result<Self, WeightsError> {
         let json = std::fs::read_to_string(path).map_err(|e| WeightsError::io(path, e))?;
@@ -111,6 +116,23 @@ mod tests {
             "a.f16.safetensors"
         );
         assert!(back.to_json().contains("\"dtype\": \"f16\""));
+    }
+
+    #[test]
+    fn the_preferred_dtype_wins_and_the_next_one_stands_in() {
+        let mut m = Manifest::default();
+        m.upsert(entry("a.f32.safetensors", StorageDType::F32));
+        let f16_first = [StorageDType::F16, StorageDType::F32];
+        assert_eq!(
+            m.find_preferred("mobile_sam", &f16_first).unwrap().name,
+            "a.f32.safetensors"
+        );
+        m.upsert(entry("a.f16.safetensors", StorageDType::F16));
+        assert_eq!(
+            m.find_preferred("mobile_sam", &f16_first).unwrap().name,
+            "a.f16.safetensors"
+        );
+        assert!(m.find_preferred("sam_vit_b", &f16_first).is_none());
     }
 
     #[test]
