@@ -7,8 +7,8 @@
 // object gives its SAM mask (IoU >= 0.85 with that object). Also: a damaged
 // weights download is a message and Retry recovers, a reload takes the
 // weights from Cache Storage, corrupt images (two chosen at once, stepped
-// through) give error messages and a score map dropped on the page runs
-// again, a
+// through) give error messages and a frame dropped on the page with its
+// score map (by stem) and a decoy map runs with its own map, a
 // browser without WebGPU gets an explanation, the views (heatmap, plain
 // thresholding, IoU against a ground truth) and exports (mask, 16-bit
 // confidence, boxes) work, the <s2m-segmenter> widget
@@ -207,7 +207,7 @@ await check('a drawn box gives the mask of the object in it (IoU >= 0.85)', asyn
   if (!(iou >= 0.85)) throw new Error(`IoU ${iou}`);
 });
 
-await check('corrupt frames give error messages, not a broken page; a dropped score map runs again', async () => {
+await check('corrupt frames give error messages, not a broken page; a dropped frame takes the score map of its stem', async () => {
   const dir = mkdtempSync(join(tmpdir(), 's2m-corrupt-'));
   const corrupt = [join(dir, 'broken.png'), join(dir, 'also-broken.jpg')];
   for (const file of corrupt) writeFileSync(file, Buffer.from('this is not an image at all'));
@@ -223,18 +223,22 @@ await check('corrupt frames give error messages, not a broken page; a dropped sc
     const status = document.querySelector('#status');
     return status?.dataset.state === 'error' && status.textContent.includes('also-broken.jpg');
   }, null, { timeout: 60_000, polling: 250 });
-  // The page still works afterwards: the scene's score map dropped on the
-  // page runs S2M on the scene again (its embedding is kept; a new image
-  // would repeat the encoder). The status still shows the corrupt file's
-  // error until the run starts: wait for a new result (or another message).
+  // The page still works afterwards: the scene's picture dropped on the
+  // page with its score map and a decoy map named after no frame (and not
+  // a score map at all) runs S2M on the picture with the map of its stem.
+  // The status still shows the corrupt file's error until the run starts:
+  // wait for a new result (or another message).
   const before = await page.$eval('#status', (el) => el.textContent);
   await page.evaluate(async () => {
     window.s2mPreviousResult = window.s2mLastResult;
-    const response = await fetch('/scene/scene-000.npy');
-    if (!response.ok) throw new Error(`/scene/scene-000.npy: HTTP ${response.status}`);
-    const bytes = await response.arrayBuffer();
     const transfer = new DataTransfer();
-    transfer.items.add(new File([bytes], 'scene-000.npy'));
+    transfer.items.add(new File([new Uint8Array([1, 2, 3])], 'a-decoy.npy'));
+    // Renamed, so that the exported boxes.json shows which map was used.
+    for (const [name, as] of [['scene-000.png', 'dropped.png'], ['scene-000.npy', 'dropped.npy']]) {
+      const response = await fetch(`/scene/${name}`);
+      if (!response.ok) throw new Error(`/scene/${name}: HTTP ${response.status}`);
+      transfer.items.add(new File([await response.arrayBuffer()], as));
+    }
     document.querySelector('main').dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
   });
   await page.waitForFunction(
@@ -244,6 +248,14 @@ await check('corrupt frames give error messages, not a broken page; a dropped sc
   );
   const [after, text2] = await page.$eval('#status', (el) => [el.dataset.state, el.textContent]);
   if (after !== 'done') throw new Error(`the page did not recover: ${text2}`);
+  const iou = await sceneIoU(null);
+  console.log(`  dropped frame with its own score map: ${text2}; IoU ${iou.toFixed(4)}`);
+  if (!(iou >= 0.8)) throw new Error(`IoU ${iou}`);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-boxes')]);
+  const path = join(artifacts, download.suggestedFilename());
+  await download.saveAs(path);
+  const listed = JSON.parse(readFileSync(path, 'utf8'));
+  if (download.suggestedFilename() !== 'dropped.boxes.json' || listed.score_map !== 'dropped.npy') throw new Error(`${download.suggestedFilename()}: ${JSON.stringify(listed)}`);
 });
 
 await check('a reload takes the weights from Cache Storage', async () => {
