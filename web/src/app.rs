@@ -20,9 +20,11 @@ use web_sys::{
 
 use crate::box_drawing::{draw, event_to_image, mask_overlay};
 use crate::exports::download;
+use crate::frames::{Frame, frames_of};
 use crate::image_decode::{DecodedImage, decode};
 use crate::result_views::{ResultLayers, View, draw_curve, rgba_canvas};
 use crate::segmenter::{Segmenter, StageTimes, WeightsFile, boxes_with_scores};
+use crate::video::is_video;
 use crate::weights_fetch::{WeightsSource, fetch_manifest, fetch_verified};
 use crate::widget::{dispatch, status_detail};
 
@@ -59,7 +61,7 @@ struct PageState {
     truth: Option<Vec<bool>>,
     curve: Option<Vec<(f32, f32)>>,
     /// The frames chosen or dropped, the current one shown.
-    frames: Vec<web_sys::File>,
+    frames: Vec<Frame>,
     /// Score maps dropped with the frames, each used for the frame of its
     /// stem (`scene-001.npy` for `scene-001.png`).
     frame_score_maps: Vec<web_sys::File>,
@@ -392,19 +394,21 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
     let (frame_names, set_frame_names) = signal(Vec::<String>::new());
     let (current_frame, set_current_frame) = signal(0usize);
     let open_frame = move |index: usize| {
-        let Some(file) = state.with_value(|s| s.frames.get(index).cloned()) else {
+        let Some(frame) = state.with_value(|s| s.frames.get(index).cloned()) else {
             return;
         };
         set_current_frame.set(index);
         spawn_local(async move {
-            set_status.set(("embedding".into(), format!("Reading {}…", file.name())));
-            let image = match decode(&file).await {
+            set_status.set(("embedding".into(), format!("Reading {}…", frame.label())));
+            let mut image = match frame.decode().await {
                 Ok(image) => image,
                 Err(e) => return set_status.set(("error".into(), e)),
             };
-            let own_map = state.with_value(|s| {
-                let names: Vec<String> = s.frame_score_maps.iter().map(|m| m.name()).collect();
-                score_map_for(&file.name(), &names).map(|i| s.frame_score_maps[i].clone())
+            let own_map = frame.image_file().and_then(|file| {
+                state.with_value(|s| {
+                    let names: Vec<String> = s.frame_score_maps.iter().map(|m| m.name()).collect();
+                    score_map_for(&file.name(), &names).map(|i| s.frame_score_maps[i].clone())
+                })
             });
             if let Some(map_file) = own_map {
                 match read_score_map(&map_file).await {
@@ -420,7 +424,7 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
                     "busy".into(),
                     format!(
                         "Still working on the previous request: choose {} again when it is done.",
-                        file.name()
+                        frame.label()
                     ),
                 ));
             }
@@ -429,21 +433,15 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
                 set_status.set(("error".into(), "The models are not ready yet.".into()));
                 return;
             };
-            state.update_value(|s| s.busy = true);
-            set_status.set((
-                "embedding".into(),
-                "Embedding the image (SAM encoder)…".into(),
-            ));
-            let embedded = segmenter
-                .set_image(&image.rgb, image.model_width, image.model_height)
-                .await;
+            // The frame shows while the encoder works on it.
+            let (width, height) = (image.model_width, image.model_height);
+            let rgb = std::mem::take(&mut image.rgb);
             state.update_value(|s| {
-                s.segmenter = Some(segmenter);
-                s.busy = false;
+                s.busy = true;
                 s.mask = None;
                 s.boxes.clear();
                 s.image = Some(image);
-                s.image_name = file.name();
+                s.image_name = frame.file_name();
                 s.result = None;
                 s.layers = None;
                 s.view_overlay = None;
@@ -454,6 +452,15 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
             set_has_truth.set(false);
             set_measures.set(String::new());
             redraw(None);
+            set_status.set((
+                "embedding".into(),
+                "Embedding the image (SAM encoder)…".into(),
+            ));
+            let embedded = segmenter.set_image(&rgb, width, height).await;
+            state.update_value(|s| {
+                s.segmenter = Some(segmenter);
+                s.busy = false;
+            });
             match embedded {
                 Ok(encoder_ms) => {
                     state.update_value(|s| s.encoder_ms = encoder_ms);
@@ -463,12 +470,16 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
             }
         });
     };
-    let choose_frames = move |files: Vec<web_sys::File>| {
+    let choose_frames = move |files: Vec<web_sys::File>| async move {
         if files.is_empty() {
             return;
         }
-        set_frame_names.set(files.iter().map(|f| f.name()).collect());
-        state.update_value(|s| s.frames = files);
+        if files.iter().any(is_video) {
+            set_status.set(("embedding".into(), "Opening the video…".into()));
+        }
+        let frames = frames_of(files).await;
+        set_frame_names.set(frames.iter().map(Frame::label).collect());
+        state.update_value(|s| s.frames = frames);
         open_frame(0);
     };
 
@@ -506,7 +517,7 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
     let on_file = move |ev: leptos::ev::Event| {
         // Frames picked with the input go with the uploaded score map.
         state.update_value(|s| s.frame_score_maps.clear());
-        choose_frames(take_files(&ev));
+        spawn_local(choose_frames(take_files(&ev)));
     };
 
     let on_score_map = move |ev: leptos::ev::Event| {
@@ -540,7 +551,7 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
                 // One map for whatever frames come (or the current one).
                 load_score_map(map, frames.is_empty()).await;
             }
-            choose_frames(frames);
+            choose_frames(frames).await;
         });
     };
 
@@ -745,12 +756,12 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
                 }).collect_view()}
             </ul>
             <div class="inputs">
-                <label>"Image " <input id="image-input" type="file" accept="image/*" multiple on:change=on_file /></label>
+                <label>"Images or a video " <input id="image-input" type="file" accept="image/*,video/*" multiple on:change=on_file /></label>
                 <label>"Score map (optional: .npy, .npz, 16-bit PNG, float TIFF, PFM; without one the page scores the image's own novelty) "
                     <input id="score-map-input" type="file" accept=".npy,.npz,.png,.tif,.tiff,.pfm" on:change=on_score_map />
                 </label>
             </div>
-            <p class="drop-hint">"…or drop frames (and a score map) anywhere on the page."</p>
+            <p class="drop-hint">"…or drop frames, videos (stepped a second at a time) and score maps anywhere on the page."</p>
             <Show when=move || frame_names.with(|n| n.len() > 1)>
                 <div class="frames">
                     <button id="previous-frame" disabled=move || current_frame.get() == 0

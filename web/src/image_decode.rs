@@ -22,7 +22,8 @@ pub struct DecodedImage {
     pub height: usize,
     pub model_width: usize,
     pub model_height: usize,
-    /// Row-major RGB of the models' copy, 3 bytes per pixel.
+    /// Row-major RGB of the models' copy, 3 bytes per pixel (handed to the
+    /// SAM encoder, which keeps what it needs).
     pub rgb: Vec<u8>,
 }
 
@@ -33,6 +34,7 @@ impl DecodedImage {
     }
 }
 
+/// Decodes an image file.
 pub async fn decode(file: &web_sys::File) -> Result<DecodedImage, String> {
     let name = file.name();
     let window = web_sys::window().ok_or("no window")?;
@@ -44,6 +46,13 @@ pub async fn decode(file: &web_sys::File) -> Result<DecodedImage, String> {
         .map_err(|_| format!("{name} is not a readable image (corrupt or unsupported format)"))?
         .dyn_into()
         .map_err(|_| format!("{name}: not an image"))?;
+    from_bitmap(bitmap, &name)
+}
+
+/// The image of a decoded bitmap (an image file's or a video frame's),
+/// `name` labelling messages.
+pub fn from_bitmap(bitmap: ImageBitmap, name: &str) -> Result<DecodedImage, String> {
+    let window = web_sys::window().ok_or("no window")?;
     let (width, height) = (bitmap.width(), bitmap.height());
     if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
         return Err(format!(

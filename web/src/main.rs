@@ -12,9 +12,11 @@
 mod app;
 mod box_drawing;
 mod exports;
+mod frames;
 mod image_decode;
 mod result_views;
 mod segmenter;
+mod video;
 mod weights_fetch;
 mod widget;
 

@@ -87,6 +87,8 @@ impl Segmenter {
         width: usize,
         height: usize,
     ) -> Result<f64, String> {
+        // A failed embedding leaves no image, not the previous one.
+        self.image = None;
         let start = now_ms();
         let data: Vec<f32> = rgb.iter().map(|&v| v as f32).collect();
         let image = Tensor::<3>::from_data(TensorData::new(data, [height, width, 3]), &self.device);
