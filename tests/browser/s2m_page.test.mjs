@@ -8,8 +8,9 @@
 // weights download is a message and Retry recovers, a reload takes the
 // weights from Cache Storage, corrupt images (two chosen at once, stepped
 // through) give error messages and a frame dropped on the page with its
-// score map (by stem) and a decoy map runs with its own map, a video file
-// is stepped a second at a time (each frame shown at once), a
+// score map (by stem) and a decoy map runs with its own map, a lost GPU
+// device is replaced and the page goes on, a video file is stepped a
+// second at a time (each frame shown at once), a
 // browser without WebGPU gets an explanation, the views (heatmap, plain
 // thresholding, IoU against a ground truth) and exports (mask, 16-bit
 // confidence, boxes) work, the <s2m-segmenter> widget
@@ -261,6 +262,17 @@ await check('corrupt frames give error messages, not a broken page; a dropped fr
 
 await check('a reload takes the weights from Cache Storage', async () => {
   const started = Date.now();
+  // From now on the page's GPU devices are within the test's reach, so
+  // that a later check can lose one (GPUDevice.destroy()).
+  await page.addInitScript(() => {
+    window.s2mGpuDevices = [];
+    const request = GPUAdapter.prototype.requestDevice;
+    GPUAdapter.prototype.requestDevice = async function (...args) {
+      const device = await request.apply(this, args);
+      window.s2mGpuDevices.push(device);
+      return device;
+    };
+  });
   await page.reload();
   const [state, text] = await waitForState(['ready', 'error'], 300_000);
   if (state !== 'ready' || !text.includes('2 of 2 weights files from this browser')) throw new Error(`status: ${text}`);
@@ -331,7 +343,16 @@ await check('the widget works in a plain page: styles kept apart, events, S2M on
   await w.close();
 });
 
-await check('a video file is stepped a second at a time, each frame shown while the encoder runs', async () => {
+await check('a lost GPU device is replaced and the page goes on; a video file is stepped a second at a time, each frame shown while the encoder runs', async () => {
+  // The page's device is lost while it waits: the next request finds out,
+  // the page starts a new device, loads the models again and goes on with
+  // the request. Every status the page shows is kept.
+  await page.evaluate(() => {
+    window.s2mStatuses = [];
+    const status = document.querySelector('#status');
+    new MutationObserver(() => window.s2mStatuses.push(status.textContent)).observe(status, { childList: true, subtree: true, characterData: true });
+    window.s2mGpuDevices.at(-1).destroy();
+  });
   // A 2.5 s WebM of the scene recorded in the page (MediaRecorder, VP8):
   // such recordings carry no length, which the page must find itself.
   const bytes = await page.evaluate(async () => {
@@ -360,11 +381,20 @@ await check('a video file is stepped a second at a time, each frame shown while 
   const video = join(dir, 'drive.webm');
   writeFileSync(video, Buffer.from(bytes));
   await page.setInputFiles('#image-input', video);
+  // Embedding after the new device is up (the first try fails on the lost one).
   await page.waitForFunction(
-    () => document.querySelector('#status')?.textContent.includes('Embedding the image') || document.querySelector('#status')?.dataset.state === 'error',
+    () => {
+      const lost = window.s2mStatuses.findIndex((t) => t.includes('GPU device was lost'));
+      const status = document.querySelector('#status');
+      return status?.dataset.state === 'error' || (lost >= 0 && window.s2mStatuses.slice(lost).some((t) => t.includes('Embedding the image')) && status.textContent.includes('Embedding the image'));
+    },
     null,
-    { timeout: 120_000, polling: 250 },
+    { timeout: 300_000, polling: 250 },
   );
+  const statuses = await page.evaluate(() => window.s2mStatuses.filter((t, i, all) => t !== all[i - 1]));
+  console.log(`  statuses: ${statuses.join(' | ')}`);
+  const devices = await page.evaluate(() => window.s2mGpuDevices.length);
+  if (devices !== 2) throw new Error(`${devices} GPU devices requested, expected the first and one new one`);
   const [state, text] = await page.$eval('#status', (el) => [el.dataset.state, el.textContent]);
   const label = await page.$eval('#frame-label', (el) => el.textContent);
   console.log(`  ${bytes.length} bytes of WebM; ${label.trim()}; ${text}`);

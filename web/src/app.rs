@@ -27,6 +27,8 @@ use crate::segmenter::{Segmenter, StageTimes, WeightsFile, boxes_with_scores};
 use crate::video::is_video;
 use crate::weights_fetch::{WeightsSource, fetch_manifest, fetch_verified};
 use crate::widget::{dispatch, status_detail};
+use s2m_core::gpu_watch::{GpuFault, WatchedGpu};
+use std::rc::Rc;
 
 /// The models the page loads: manifest model name and the storage types
 /// it takes, preferred first. f16 files are half the download; they load
@@ -39,7 +41,13 @@ const GENERATOR: (&str, &[StorageDType]) = ("s2m_generator", HALF_FIRST);
 
 #[derive(Default)]
 struct PageState {
+    /// The WebGPU device, kept across a retried download; replaced after a
+    /// fault.
+    gpu: Option<Rc<WatchedGpu>>,
     segmenter: Option<Segmenter>,
+    /// After a GPU fault: what happened (shown once the models are back)
+    /// and the frame to open again then, if any.
+    recovery: Option<(String, Option<usize>)>,
     image: Option<DecodedImage>,
     /// The score map the user uploaded, used for every image of its size.
     score_map: Option<ScoreMap>,
@@ -195,6 +203,12 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
     let canvas_ref = NodeRef::<html::Canvas>::new();
     let state = StoredValue::new_local(PageState::default());
 
+    // The frames the user chose or dropped, and which one is shown.
+    let (frame_names, set_frame_names) = signal(Vec::<String>::new());
+    let (current_frame, set_current_frame) = signal(0usize);
+    // A frame to open again once the models are back after a GPU fault.
+    let (reopen, set_reopen) = signal(None::<usize>);
+
     // WebGPU first (no point downloading without it), then the weights
     // (cache or network), then the models; a failure offers a retry.
     let load = move || {
@@ -203,7 +217,17 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
             set_status.set(("loading".into(), "Starting WebGPU…".into()));
             let base = weights_base.get_value();
             let result: Result<(Segmenter, Vec<WeightsSource>), String> = async {
-                let device = Segmenter::open_device().await?;
+                let healthy = state
+                    .with_value(|s| s.gpu.clone())
+                    .filter(|gpu| gpu.fault().is_none());
+                let gpu = match healthy {
+                    Some(gpu) => gpu,
+                    None => {
+                        let gpu = Segmenter::open_gpu().await?;
+                        state.update_value(|s| s.gpu = Some(gpu.clone()));
+                        gpu
+                    }
+                };
                 set_status.set((
                     "loading".into(),
                     "Loading the models (MobileSAM and the prompt generator)…".into(),
@@ -234,7 +258,7 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
                 }
                 let generator = files.pop().ok_or("no generator weights")?;
                 let sam = files.pop().ok_or("no SAM weights")?;
-                Ok((Segmenter::new(device, sam, generator)?, sources))
+                Ok((Segmenter::new(gpu, sam, generator)?, sources))
             }
             .await;
             match result {
@@ -244,14 +268,20 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
                         .iter()
                         .filter(|s| **s == WeightsSource::Cache)
                         .count();
-                    set_status.set((
-                        "ready".into(),
-                        format!(
-                            "Ready ({cached} of {} weights files from this browser's cache): \
-                             choose an image (and, if you have one, its score map).",
-                            sources.len()
-                        ),
-                    ));
+                    let ready = format!(
+                        "Ready ({cached} of {} weights files from this browser's cache): \
+                         choose an image (and, if you have one, its score map).",
+                        sources.len()
+                    );
+                    match state.try_update_value(|s| s.recovery.take()).flatten() {
+                        Some((what, frame)) => {
+                            set_status.set(("ready".into(), format!("{what} {ready}")));
+                            if frame.is_some() {
+                                set_reopen.set(frame);
+                            }
+                        }
+                        None => set_status.set(("ready".into(), ready)),
+                    }
                 }
                 Err(e) => {
                     set_failed_load.set(true);
@@ -261,6 +291,38 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
         });
     };
     load();
+
+    // A GPU fault: results of the device can no longer be trusted. A new
+    // device and the models on it (weights from Cache Storage) replace
+    // them; after a lost device or a GPU error the current frame is opened
+    // again, after running out of memory the user chooses what next.
+    let recover = move |fault: GpuFault| {
+        let frame = current_frame.get_untracked();
+        let (what, again) = match &fault {
+            GpuFault::OutOfMemory(_) => (
+                format!(
+                    "{fault}. The page started a new GPU device: try a smaller frame, or close \
+                     other tabs that use the GPU."
+                ),
+                None,
+            ),
+            _ => (
+                format!("{fault}. The page started a new GPU device and goes on."),
+                Some(frame),
+            ),
+        };
+        web_sys::console::error_1(&format!("s2m: {fault}").into());
+        state.update_value(|s| {
+            if let Some(gpu) = s.gpu.take() {
+                gpu.destroy();
+            }
+            s.segmenter = None;
+            s.busy = false;
+            s.recovery = Some((what.clone(), again));
+        });
+        set_status.set(("loading".into(), what));
+        load();
+    };
 
     let (view, set_view) = signal(View::Mask);
     // The slider's position in the score map's range, 0..=1.
@@ -343,6 +405,9 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
         spawn_local(async move {
             let result: Result<(Segmentation, Vec<f32>, StageTimes), String> =
                 segmenter.segment(score_map.as_ref(), full_size).await;
+            if let Some(fault) = segmenter.fault() {
+                return recover(fault);
+            }
             state.update_value(|s| {
                 s.segmenter = Some(segmenter);
                 s.busy = false;
@@ -391,8 +456,6 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
 
     // The frames the user chose or dropped; one is shown and segmented at
     // a time (its embedding is what a drawn box uses).
-    let (frame_names, set_frame_names) = signal(Vec::<String>::new());
-    let (current_frame, set_current_frame) = signal(0usize);
     let open_frame = move |index: usize| {
         let Some(frame) = state.with_value(|s| s.frames.get(index).cloned()) else {
             return;
@@ -457,6 +520,9 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
                 "Embedding the image (SAM encoder)…".into(),
             ));
             let embedded = segmenter.set_image(&rgb, width, height).await;
+            if let Some(fault) = segmenter.fault() {
+                return recover(fault);
+            }
             state.update_value(|s| {
                 s.segmenter = Some(segmenter);
                 s.busy = false;
@@ -470,6 +536,12 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
             }
         });
     };
+    // The frame to open again once the models are back after a GPU fault.
+    Effect::new(move |_| {
+        if let Some(index) = reopen.get() {
+            open_frame(index);
+        }
+    });
     let choose_frames = move |files: Vec<web_sys::File>| async move {
         if files.is_empty() {
             return;
@@ -603,6 +675,9 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
                 return;
             };
             let result = segmenter.mask_for_box(b).await;
+            if let Some(fault) = segmenter.fault() {
+                return recover(fault);
+            }
             let (width, height) = state.with_value(|s| {
                 s.image
                     .as_ref()

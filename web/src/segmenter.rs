@@ -5,10 +5,14 @@
 //! else the feature-novelty map of the image itself
 //! (`s2m_core::scorer::novelty`, lone-frame mode). Everything read from the
 //! GPU is read asynchronously (a synchronous read would abort the page).
+//! The device is a [`WatchedGpu`]: a lost device or a GPU error (out of
+//! memory) is a fault the page asks for, never a panic.
+
+use std::rc::Rc;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use s2m_core::detector::Detection;
-use s2m_core::device::{Backend, open_device_async};
+use s2m_core::gpu_watch::{GpuFault, WatchedGpu};
 use s2m_core::mask_metrics::resample_nearest;
 use s2m_core::pipeline::{ImageEmbedding, Pipeline, PipelineConfig, Segmentation};
 use s2m_core::readback::read_f32;
@@ -44,15 +48,17 @@ pub struct WeightsFile {
 
 pub struct Segmenter {
     pipeline: Pipeline,
+    gpu: Rc<WatchedGpu>,
     device: Device,
     /// The embedding of the current image.
     image: Option<ImageEmbedding>,
 }
 
 impl Segmenter {
-    /// The WebGPU device; a browser without WebGPU gets an explanation.
-    pub async fn open_device() -> Result<Device, String> {
-        open_device_async(Backend::Wgpu).await.map_err(|e| {
+    /// A new WebGPU device whose faults are recorded; a browser without
+    /// WebGPU gets an explanation.
+    pub async fn open_gpu() -> Result<Rc<WatchedGpu>, String> {
+        WatchedGpu::open().await.map(Rc::new).map_err(|e| {
             format!(
                 "No usable GPU adapter ({}). This page needs WebGPU: use a recent Chrome, \
                  Edge or Firefox with WebGPU enabled.",
@@ -61,8 +67,13 @@ impl Segmenter {
         })
     }
 
-    /// Loads both models on `device`.
-    pub fn new(device: Device, sam: WeightsFile, generator: WeightsFile) -> Result<Self, String> {
+    /// Loads both models on `gpu`.
+    pub fn new(
+        gpu: Rc<WatchedGpu>,
+        sam: WeightsFile,
+        generator: WeightsFile,
+    ) -> Result<Self, String> {
+        let device = gpu.device.clone();
         let generator_config =
             detector_config_of(&generator.bytes, &generator.name).map_err(|e| e.to_string())?;
         let pipeline = Pipeline {
@@ -74,9 +85,17 @@ impl Segmenter {
         };
         Ok(Self {
             pipeline,
+            gpu,
             device,
             image: None,
         })
+    }
+
+    /// What went wrong on the GPU since the models were loaded, if
+    /// anything: then no result of this segmenter can be trusted, and a
+    /// new device and models are needed. Checked after every request.
+    pub fn fault(&self) -> Option<GpuFault> {
+        self.gpu.fault()
     }
 
     /// Embeds an RGB image and waits for the GPU to finish it; returns the

@@ -2,9 +2,9 @@
 //!
 //! `cpu` is Burn's flex backend; `wgpu` is Burn's wgpu backend on the best
 //! adapter the machine offers (Vulkan/Metal/DX12 natively, WebGPU in the
-//! browser). A missing adapter is an error, not a panic.
-
-use burn::tensor::Device;
+//! browser). A missing adapter is an error, not a panic. The browser opens
+//! its device with [`crate::gpu_watch::WatchedGpu`] (asynchronously, and
+//! anew after a fault).
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -44,7 +44,8 @@ pub struct NoAdapter(pub String);
 /// The device for `backend`. The wgpu runtime is initialised once per
 /// process; later calls return the same device.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn open_device(backend: Backend) -> Result<Device, NoAdapter> {
+pub fn open_device(backend: Backend) -> Result<burn::tensor::Device, NoAdapter> {
+    use burn::tensor::Device;
     use std::sync::OnceLock;
     static WGPU: OnceLock<Result<Device, NoAdapter>> = OnceLock::new();
     match backend {
@@ -56,29 +57,5 @@ pub fn open_device(backend: Backend) -> Result<Device, NoAdapter> {
                     .map_err(|e| NoAdapter(e.to_string()))
             })
             .clone(),
-    }
-}
-
-/// The device for `backend` in the browser, where adapters are acquired
-/// asynchronously. The wgpu runtime registers once per page: once a device
-/// is open, later calls (a retry after a failed download) return it; a
-/// failed attempt leaves nothing behind, so a later one may succeed.
-pub async fn open_device_async(backend: Backend) -> Result<Device, NoAdapter> {
-    thread_local! {
-        static WGPU: std::cell::RefCell<Option<Device>> = const { std::cell::RefCell::new(None) };
-    }
-    match backend {
-        Backend::Cpu => Ok(Device::flex()),
-        Backend::Wgpu => {
-            if let Some(device) = WGPU.with_borrow(Clone::clone) {
-                return Ok(device);
-            }
-            let device = Device::wgpu_options()
-                .init_async()
-                .await
-                .map_err(|e| NoAdapter(e.to_string()))?;
-            WGPU.with_borrow_mut(|opened| *opened = Some(device.clone()));
-            Ok(device)
-        }
     }
 }

@@ -9,6 +9,7 @@
 pub mod detector;
 pub mod device;
 pub mod frame_size;
+pub mod gpu_watch;
 pub mod mask_metrics;
 pub mod nn;
 pub mod pipeline;
