@@ -15,6 +15,7 @@
 //! Each step says what it does; a step whose result is already present is
 //! skipped, so a second run costs little.
 
+mod precompress;
 mod static_server;
 mod tools;
 mod web_build;
@@ -30,9 +31,10 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("demo") => demo(&args[1..]),
         Some("weights") => weights(),
+        Some("test-browser") => weights().and_then(|()| browser_tests()),
         Some("bench-page") => bench_page(),
         _ => Err(
-            "usage: cargo xtask test [cargo test args...] | demo [--port N] | weights | bench-page"
+            "usage: cargo xtask test [cargo test args...] | test-browser | demo [--port N] | weights | bench-page"
                 .to_string(),
         ),
     };

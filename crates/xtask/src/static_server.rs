@@ -1,7 +1,8 @@
 //! The static file server of the demo and the browser tests: the built app
 //! at `/`, the converted weights at `/weights/`, and (for tests) the
 //! fixtures at `/fixtures/`. A real host needs nothing more than this:
-//! static files, `application/wasm` for `.wasm`.
+//! static files, `application/wasm` for `.wasm`, and (optionally) the
+//! gzip copy of a file for browsers that accept gzip.
 
 use std::path::{Component, Path, PathBuf};
 use std::thread::JoinHandle;
@@ -53,6 +54,14 @@ fn resolve(mounts: &[Mount], url: &str) -> Option<PathBuf> {
     file.is_file().then_some(file)
 }
 
+/// The gzip copy of `path` (`precompress.rs`), if there is one.
+fn gzip_copy(path: &Path) -> Option<PathBuf> {
+    let mut name = path.file_name()?.to_os_string();
+    name.push(".gz");
+    let copy = path.with_file_name(name);
+    copy.is_file().then_some(copy)
+}
+
 /// Starts serving on `address` (port 0 picks a free one) in a background
 /// thread; returns the base URL.
 pub fn start(address: &str, mounts: Vec<Mount>) -> Result<(String, JoinHandle<()>), String> {
@@ -64,13 +73,34 @@ pub fn start(address: &str, mounts: Vec<Mount>) -> Result<(String, JoinHandle<()
     let url = format!("http://{addr}/");
     let handle = std::thread::spawn(move || {
         for request in server.incoming_requests() {
-            let response = match resolve(&mounts, request.url())
-                .and_then(|p| std::fs::File::open(&p).ok().map(|f| (p, f)))
-            {
-                Some((path, file)) => {
+            let accepts_gzip = request
+                .headers()
+                .iter()
+                .any(|h| h.field.equiv("Accept-Encoding") && h.value.as_str().contains("gzip"));
+            let response = match resolve(&mounts, request.url()) {
+                Some(path) => {
                     let header = Header::from_bytes("Content-Type", content_type(&path))
                         .expect("valid header");
-                    request.respond(Response::from_file(file).with_header(header))
+                    let gzipped = accepts_gzip
+                        .then(|| gzip_copy(&path))
+                        .flatten()
+                        .and_then(|p| std::fs::File::open(p).ok());
+                    match (gzipped, std::fs::File::open(&path)) {
+                        (Some(file), _) => {
+                            let encoding = Header::from_bytes("Content-Encoding", "gzip")
+                                .expect("valid header");
+                            request.respond(
+                                Response::from_file(file)
+                                    .with_header(header)
+                                    .with_header(encoding),
+                            )
+                        }
+                        (None, Ok(file)) => {
+                            request.respond(Response::from_file(file).with_header(header))
+                        }
+                        (None, Err(_)) => request
+                            .respond(Response::from_string("not found").with_status_code(404)),
+                    }
                 }
                 None => request.respond(Response::from_string("not found").with_status_code(404)),
             };

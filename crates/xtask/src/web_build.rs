@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use crate::precompress::gzip_app_files;
 use crate::tools::{self, step};
 
 const TRUNK_VERSION: &str = "0.21.14";
@@ -95,7 +96,8 @@ pub fn ensure_web_toolchain() -> Result<PathBuf, String> {
     ensure_wasm_opt()
 }
 
-/// `trunk build` (release, wasm-opt) into `dist/`.
+/// `trunk build` (release, wasm-opt) into `dist/`, then gzip copies of
+/// the wasm and js beside them.
 pub fn build() -> Result<(), String> {
     let wasm_opt_dir = ensure_web_toolchain()?;
     step("cargo fetch (Trunk builds offline)");
@@ -110,5 +112,10 @@ pub fn build() -> Result<(), String> {
             .arg("build")
             .env("PATH", path)
             .current_dir(tools::repo_root()),
-    )
+    )?;
+    step("gzip copies of the app's wasm and js");
+    for (name, before, after) in gzip_app_files(&tools::repo_root().join("dist"))? {
+        println!("{name}: {before} bytes, gzipped {after}");
+    }
+    Ok(())
 }
