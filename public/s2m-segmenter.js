@@ -3,7 +3,9 @@
 //   <script type="module" src="https://HOST/s2m-segmenter.js"></script>
 //   <s2m-segmenter weights="https://HOST/weights"></s2m-segmenter>
 // Attributes: `weights`, the folder holding manifest.json and the weights
-// files (default: `weights` next to this script). Events, on the element
+// files (default: `weights` next to this script); `compute`, where the
+// models run: `auto` (WebGPU on a hardware adapter, else the CPU; the
+// default), `webgpu` (any adapter) or `cpu`. Events, on the element
 // (bubbling, composed): `s2m-status` (detail { state, message }) and
 // `s2m-result` (detail { width, height, mask, boxes }); see
 // web/src/widget.rs.
@@ -17,7 +19,7 @@ class S2mSegmenter extends HTMLElement {
     this.mounted = true;
     await ready;
     const weights = this.getAttribute('weights') ?? new URL('weights', import.meta.url).href;
-    mountSegmenter(this, weights);
+    mountSegmenter(this, weights, this.getAttribute('compute') ?? 'auto');
   }
 }
 

@@ -23,12 +23,13 @@ use crate::exports::download;
 use crate::frames::{Frame, frames_of};
 use crate::image_decode::{DecodedImage, decode};
 use crate::result_views::{ResultLayers, View, draw_curve, rgba_canvas};
-use crate::segmenter::{Segmenter, StageTimes, WeightsFile, boxes_with_scores};
+use crate::segmenter::{
+    Compute, ComputeChoice, Segmenter, StageTimes, WeightsFile, boxes_with_scores,
+};
 use crate::video::is_video;
 use crate::weights_fetch::{WeightsSource, fetch_manifest, fetch_verified};
 use crate::widget::{dispatch, status_detail};
-use s2m_core::gpu_watch::{GpuFault, WatchedGpu};
-use std::rc::Rc;
+use s2m_core::gpu_watch::GpuFault;
 
 /// The models the page loads: manifest model name and the storage types
 /// it takes, preferred first. f16 files are half the download; they load
@@ -41,9 +42,9 @@ const GENERATOR: (&str, &[StorageDType]) = ("s2m_generator", HALF_FIRST);
 
 #[derive(Default)]
 struct PageState {
-    /// The WebGPU device, kept across a retried download; replaced after a
-    /// fault.
-    gpu: Option<Rc<WatchedGpu>>,
+    /// Where the models run (the WebGPU device, or the CPU) and why on the
+    /// CPU if so; kept across a retried download, a faulty device replaced.
+    compute: Option<(Compute, Option<String>)>,
     segmenter: Option<Segmenter>,
     /// After a GPU fault: what happened (shown once the models are back)
     /// and the frame to open again then, if any.
@@ -89,24 +90,29 @@ fn manifest_entry(
         .ok_or_else(|| format!("{base}/manifest.json lists no {model} weights"))
 }
 
+/// The value of `?name=` in the page's URL, if given.
+fn url_parameter(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    search.trim_start_matches('?').split('&').find_map(|kv| {
+        let (key, value) = kv.split_once('=')?;
+        (key == name)
+            .then(|| js_sys::decode_uri_component(value).ok()?.as_string())
+            .flatten()
+    })
+}
+
 /// Where the demo page fetches weights from: `?weights=URL` or `weights`
 /// next to the page.
 pub fn page_weights_base() -> String {
-    web_sys::window()
-        .and_then(|w| w.location().search().ok())
-        .and_then(|search| {
-            search
-                .trim_start_matches('?')
-                .split('&')
-                .find_map(|kv| {
-                    kv.strip_prefix("weights=")
-                        .map(|v| js_sys::decode_uri_component(v).ok()?.as_string())
-                })
-                .flatten()
-        })
+    url_parameter("weights")
         .unwrap_or_else(|| "weights".to_owned())
         .trim_end_matches('/')
         .to_owned()
+}
+
+/// Where the demo page runs the models: `?compute=auto|webgpu|cpu`.
+pub fn page_compute_choice() -> Result<ComputeChoice, String> {
+    ComputeChoice::parse(&url_parameter("compute").unwrap_or_default())
 }
 
 /// The files of a file list.
@@ -171,9 +177,14 @@ fn publish_result(
 
 /// The app, on the demo page (`host` none) or in a widget's shadow root
 /// (`host` the `<s2m-segmenter>` element, which receives its events);
-/// weights come from `<weights_base>/manifest.json`.
+/// weights come from `<weights_base>/manifest.json`; the models run where
+/// `compute_choice` says (a bad choice is the page's error).
 #[component]
-pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
+pub fn App(
+    weights_base: String,
+    compute_choice: Result<ComputeChoice, String>,
+    host: Option<HtmlElement>,
+) -> impl IntoView {
     // (state for tests and styling, message for people)
     let (status, set_status) = signal((
         "loading".to_string(),
@@ -199,6 +210,7 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
         });
     });
     let weights_base = StoredValue::new(weights_base);
+    let compute_choice = StoredValue::new(compute_choice);
     let (timings, set_timings) = signal(String::new());
     let canvas_ref = NodeRef::<html::Canvas>::new();
     let state = StoredValue::new_local(PageState::default());
@@ -218,14 +230,14 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
             let base = weights_base.get_value();
             let result: Result<(Segmenter, Vec<WeightsSource>), String> = async {
                 let healthy = state
-                    .with_value(|s| s.gpu.clone())
-                    .filter(|gpu| gpu.fault().is_none());
-                let gpu = match healthy {
-                    Some(gpu) => gpu,
+                    .with_value(|s| s.compute.clone())
+                    .filter(|(compute, _)| compute.fault().is_none());
+                let compute = match healthy {
+                    Some((compute, _)) => compute,
                     None => {
-                        let gpu = Segmenter::open_gpu().await?;
-                        state.update_value(|s| s.gpu = Some(gpu.clone()));
-                        gpu
+                        let (compute, why_cpu) = compute_choice.get_value()?.resolve().await;
+                        state.update_value(|s| s.compute = Some((compute.clone(), why_cpu)));
+                        compute
                     }
                 };
                 set_status.set((
@@ -258,7 +270,7 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
                 }
                 let generator = files.pop().ok_or("no generator weights")?;
                 let sam = files.pop().ok_or("no SAM weights")?;
-                Ok((Segmenter::new(gpu, sam, generator)?, sources))
+                Ok((Segmenter::new(compute, sam, generator)?, sources))
             }
             .await;
             match result {
@@ -268,9 +280,12 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
                         .iter()
                         .filter(|s| **s == WeightsSource::Cache)
                         .count();
+                    let why_cpu = state
+                        .with_value(|s| s.compute.as_ref().and_then(|(_, why)| why.clone()))
+                        .map_or(String::new(), |why| format!("{why} "));
                     let ready = format!(
-                        "Ready ({cached} of {} weights files from this browser's cache): \
-                         choose an image (and, if you have one, its score map).",
+                        "{why_cpu}Ready ({cached} of {} weights files from this browser's \
+                         cache): choose an image (and, if you have one, its score map).",
                         sources.len()
                     );
                     match state.try_update_value(|s| s.recovery.take()).flatten() {
@@ -313,8 +328,8 @@ pub fn App(weights_base: String, host: Option<HtmlElement>) -> impl IntoView {
         };
         web_sys::console::error_1(&format!("s2m: {fault}").into());
         state.update_value(|s| {
-            if let Some(gpu) = s.gpu.take() {
-                gpu.destroy();
+            if let Some((compute, _)) = s.compute.take() {
+                compute.release();
             }
             s.segmenter = None;
             s.busy = false;

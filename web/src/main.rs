@@ -32,7 +32,13 @@ fn main() {
         .and_then(|d| d.body());
     if body.is_some_and(|b| b.has_attribute("data-s2m-page")) {
         leptos::mount::mount_to_body(|| {
-            view! { <app::App weights_base=app::page_weights_base() host=None /> }
+            view! {
+                <app::App
+                    weights_base=app::page_weights_base()
+                    compute_choice=app::page_compute_choice()
+                    host=None
+                />
+            }
         });
     }
 }

@@ -6,7 +6,8 @@
 //! (`s2m_core::scorer::novelty`, lone-frame mode). Everything read from the
 //! GPU is read asynchronously (a synchronous read would abort the page).
 //! The device is a [`WatchedGpu`]: a lost device or a GPU error (out of
-//! memory) is a fault the page asks for, never a panic.
+//! memory) is a fault the page asks for, never a panic. Without WebGPU
+//! the models run on the CPU ([`Compute::Cpu`]), slowly.
 
 use std::rc::Rc;
 
@@ -46,34 +47,115 @@ pub struct WeightsFile {
     pub bytes: Vec<u8>,
 }
 
+/// Where the user wants the models to run (`?compute=` on the page, the
+/// widget's `compute` attribute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ComputeChoice {
+    /// WebGPU on a hardware adapter, else the CPU (the default).
+    Auto,
+    /// WebGPU on whatever adapter the browser gives (the CPU without one).
+    WebGpu,
+    Cpu,
+}
+
+impl ComputeChoice {
+    /// `auto`, `webgpu` or `cpu`.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "auto" | "" => Ok(Self::Auto),
+            "webgpu" => Ok(Self::WebGpu),
+            "cpu" => Ok(Self::Cpu),
+            other => Err(format!(
+                "compute=`{other}` is not a choice: auto, webgpu or cpu"
+            )),
+        }
+    }
+
+    /// Where the models run, and why on the CPU when they do.
+    pub async fn resolve(self) -> (Compute, Option<String>) {
+        if self == Self::Cpu {
+            return (
+                Compute::Cpu,
+                Some("The models run on the CPU, as asked.".into()),
+            );
+        }
+        match WatchedGpu::open().await {
+            Ok(gpu) if self == Self::Auto && gpu.is_software() => {
+                gpu.destroy();
+                let name = match gpu.adapter_name.as_str() {
+                    "" => "no name given".to_owned(),
+                    name => name.to_owned(),
+                };
+                (
+                    Compute::Cpu,
+                    Some(format!(
+                        "WebGPU here runs on a software adapter ({name}), slower than the \
+                         CPU path: the models run on the CPU (compute=webgpu uses it anyway)."
+                    )),
+                )
+            }
+            Ok(gpu) => (Compute::Gpu(Rc::new(gpu)), None),
+            Err(e) => {
+                web_sys::console::warn_1(&format!("s2m: no WebGPU: {}", e.0).into());
+                (
+                    Compute::Cpu,
+                    Some(
+                        "This browser has no WebGPU (use a recent Chrome, Edge or Firefox with \
+                         WebGPU enabled for your GPU): the models run on the CPU instead, much \
+                         slower."
+                            .into(),
+                    ),
+                )
+            }
+        }
+    }
+}
+
+/// Where the models run: a watched WebGPU device, or the CPU (Burn's
+/// flex backend compiled to WebAssembly, one thread) where the browser has
+/// no WebGPU.
+#[derive(Clone)]
+pub enum Compute {
+    Gpu(Rc<WatchedGpu>),
+    Cpu,
+}
+
+impl Compute {
+    fn device(&self) -> Device {
+        match self {
+            Self::Gpu(gpu) => gpu.device.clone(),
+            Self::Cpu => Device::flex(),
+        }
+    }
+
+    /// The first GPU fault, if any (never on the CPU).
+    pub fn fault(&self) -> Option<GpuFault> {
+        match self {
+            Self::Gpu(gpu) => gpu.fault(),
+            Self::Cpu => None,
+        }
+    }
+
+    /// Lets a GPU device go now (nothing on the CPU).
+    pub fn release(&self) {
+        if let Self::Gpu(gpu) = self {
+            gpu.destroy();
+        }
+    }
+}
+
 pub struct Segmenter {
     pipeline: Pipeline,
-    gpu: Rc<WatchedGpu>,
+    compute: Compute,
     device: Device,
     /// The embedding of the current image.
     image: Option<ImageEmbedding>,
 }
 
 impl Segmenter {
-    /// A new WebGPU device whose faults are recorded; a browser without
-    /// WebGPU gets an explanation.
-    pub async fn open_gpu() -> Result<Rc<WatchedGpu>, String> {
-        WatchedGpu::open().await.map(Rc::new).map_err(|e| {
-            format!(
-                "No usable GPU adapter ({}). This page needs WebGPU: use a recent Chrome, \
-                 Edge or Firefox with WebGPU enabled.",
-                e.0
-            )
-        })
-    }
-
-    /// Loads both models on `gpu`.
-    pub fn new(
-        gpu: Rc<WatchedGpu>,
-        sam: WeightsFile,
-        generator: WeightsFile,
-    ) -> Result<Self, String> {
-        let device = gpu.device.clone();
+    /// Loads both models where `compute` says.
+    pub fn new(compute: Compute, sam: WeightsFile, generator: WeightsFile) -> Result<Self, String> {
+        let device = compute.device();
         let generator_config =
             detector_config_of(&generator.bytes, &generator.name).map_err(|e| e.to_string())?;
         let pipeline = Pipeline {
@@ -85,7 +167,7 @@ impl Segmenter {
         };
         Ok(Self {
             pipeline,
-            gpu,
+            compute,
             device,
             image: None,
         })
@@ -95,7 +177,7 @@ impl Segmenter {
     /// anything: then no result of this segmenter can be trusted, and a
     /// new device and models are needed. Checked after every request.
     pub fn fault(&self) -> Option<GpuFault> {
-        self.gpu.fault()
+        self.compute.fault()
     }
 
     /// Embeds an RGB image and waits for the GPU to finish it; returns the

@@ -1,4 +1,5 @@
-//! The embeddable widget `<s2m-segmenter weights="URL">` (issue #6): the
+//! The embeddable widget `<s2m-segmenter weights="URL" compute="auto">`
+//! (issue #6): the
 //! same app as the demo page, mounted in the element's own shadow root so
 //! that neither the host page's CSS nor ours leaks across.
 //!
@@ -19,15 +20,17 @@ use wasm_bindgen::prelude::*;
 use web_sys::{CustomEvent, CustomEventInit, HtmlElement, ShadowRootInit, ShadowRootMode};
 
 use crate::app::App;
+use crate::segmenter::ComputeChoice;
 
 /// The page's stylesheet, inside each widget's shadow root (a document's
 /// stylesheets do not reach into shadow trees).
 const STYLE: &str = include_str!("../style.css");
 
 /// Mounts the app in a new open shadow root of `host`, loading the weights
-/// listed in `<weights>/manifest.json`.
+/// listed in `<weights>/manifest.json` and running the models where
+/// `compute` (`auto`, `webgpu` or `cpu`) says.
 #[wasm_bindgen(js_name = mountSegmenter)]
-pub fn mount_segmenter(host: HtmlElement, weights: String) -> Result<(), JsValue> {
+pub fn mount_segmenter(host: HtmlElement, weights: String, compute: String) -> Result<(), JsValue> {
     let document = host
         .owner_document()
         .ok_or_else(|| JsValue::from_str("the element is not in a document"))?;
@@ -42,9 +45,10 @@ pub fn mount_segmenter(host: HtmlElement, weights: String) -> Result<(), JsValue
     let container: HtmlElement = document.create_element("div")?.unchecked_into();
     root.append_child(&container)?;
     let base = weights.trim_end_matches('/').to_owned();
+    let choice = ComputeChoice::parse(&compute);
     leptos::mount::mount_to(
         container,
-        move || view! { <App weights_base=base host=Some(host) /> },
+        move || view! { <App weights_base=base compute_choice=choice host=Some(host) /> },
     )
     .forget();
     Ok(())

@@ -56,6 +56,9 @@ impl FaultRecord {
 /// A Burn wgpu device with its faults recorded.
 pub struct WatchedGpu {
     pub device: Device,
+    /// The adapter's name (in browsers, its description, often empty).
+    pub adapter_name: String,
+    software: bool,
     wgpu_device: wgpu::Device,
     faults: FaultRecord,
 }
@@ -88,7 +91,12 @@ impl WatchedGpu {
             })
             .await
             .map_err(|e| fail("no device", &e))?;
-        let backend = adapter.get_info().backend;
+        let info = adapter.get_info();
+        let backend = info.backend;
+        let software = info.device_type == wgpu::DeviceType::Cpu
+            || ["swiftshader", "llvmpipe", "lavapipe"]
+                .iter()
+                .any(|name| info.name.to_ascii_lowercase().contains(name));
         let setup = WgpuSetup {
             instance,
             adapter,
@@ -119,9 +127,18 @@ impl WatchedGpu {
         }));
         Ok(Self {
             device,
+            adapter_name: info.name,
+            software,
             wgpu_device,
             faults,
         })
+    }
+
+    /// Whether the adapter is a software rasteriser (SwiftShader,
+    /// llvmpipe/lavapipe, a browser's fallback adapter): it runs compute
+    /// shaders on the CPU, far slower than code compiled for the CPU.
+    pub fn is_software(&self) -> bool {
+        self.software
     }
 
     /// The first fault since the device was opened, if any.

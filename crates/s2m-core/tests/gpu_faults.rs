@@ -28,6 +28,14 @@ fn doubled(gpu: &WatchedGpu) -> Result<Vec<f32>, String> {
 #[test]
 fn a_lost_device_is_a_fault_and_a_new_device_works() {
     let Some(gpu) = open() else { return };
+    eprintln!(
+        "adapter {:?}, software: {}",
+        gpu.adapter_name,
+        gpu.is_software()
+    );
+    if gpu.adapter_name.contains("llvmpipe") {
+        assert!(gpu.is_software(), "lavapipe is a software adapter");
+    }
     assert_eq!(doubled(&gpu).unwrap(), vec![2.0, 4.0, 6.0]);
     assert_eq!(gpu.fault(), None);
 
