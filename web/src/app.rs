@@ -313,16 +313,21 @@ pub fn App(
     // again, after running out of memory the user chooses what next.
     let recover = move |fault: GpuFault| {
         let frame = current_frame.get_untracked();
+        // Errors read in lower case; the status is a sentence.
+        let mut fault_text = fault.to_string();
+        if let Some(first) = fault_text.get_mut(0..1) {
+            first.make_ascii_uppercase();
+        }
         let (what, again) = match &fault {
             GpuFault::OutOfMemory(_) => (
                 format!(
-                    "{fault}. The page started a new GPU device: try a smaller frame, or close \
-                     other tabs that use the GPU."
+                    "{fault_text}. The page started a new GPU device: try a smaller frame, or \
+                     close other tabs that use the GPU."
                 ),
                 None,
             ),
             _ => (
-                format!("{fault}. The page started a new GPU device and goes on."),
+                format!("{fault_text}. The page started a new GPU device and goes on."),
                 Some(frame),
             ),
         };
@@ -475,8 +480,21 @@ pub fn App(
         let Some(frame) = state.with_value(|s| s.frames.get(index).cloned()) else {
             return;
         };
-        set_current_frame.set(index);
+        let refuse_busy = move |frame: &Frame| {
+            set_status.set((
+                "busy".into(),
+                format!(
+                    "Still working on the previous request: choose {} again when it is done.",
+                    frame.label()
+                ),
+            ))
+        };
         spawn_local(async move {
+            // The frame list shows the frame that is open (or being opened).
+            if state.with_value(|s| s.busy) {
+                return refuse_busy(&frame);
+            }
+            set_current_frame.set(index);
             set_status.set(("embedding".into(), format!("Reading {}…", frame.label())));
             let mut image = match frame.decode().await {
                 Ok(image) => image,
@@ -498,13 +516,7 @@ pub fn App(
                 }
             }
             if state.with_value(|s| s.busy) {
-                return set_status.set((
-                    "busy".into(),
-                    format!(
-                        "Still working on the previous request: choose {} again when it is done.",
-                        frame.label()
-                    ),
-                ));
+                return refuse_busy(&frame);
             }
             let segmenter = state.try_update_value(|s| s.segmenter.take()).flatten();
             let Some(mut segmenter) = segmenter else {
