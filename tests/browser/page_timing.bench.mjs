@@ -3,7 +3,8 @@
 // first S2M mask, reload (weights from Cache Storage) to the first mask,
 // and the time per further frame; with the bytes the first load
 // downloaded. Not a test: `cargo xtask bench-page` runs it and writes the
-// figures to target/page-timing.json.
+// figures to target/page-timing.json. The page runs with its default
+// compute choice (auto: WebGPU on a hardware adapter, else the CPU).
 //
 // Usage: node page_timing.bench.mjs http://127.0.0.1:PORT/ SCENE_DIR OUT_JSON
 // SCENE_DIR holds scene-NNN.png and scene-000.npy (`s2m synthesize`); the
@@ -65,7 +66,9 @@ const figures = { command: process.argv.join(' '), frames: [] };
 
 let started = Date.now();
 await page.goto(base);
-await expectState(['ready', 'error'], 600_000);
+// What the page says when ready includes where the models run (the CPU on
+// a software adapter or without WebGPU, by default).
+figures.ready_message = await expectState(['ready', 'error'], 600_000);
 figures.first_load_ready_seconds = (Date.now() - started) / 1000;
 figures.first_load_bytes = downloaded;
 await page.setInputFiles('#score-map-input', join(scene, 'scene-000.npy'));
