@@ -49,6 +49,9 @@ struct PageState {
     /// After a GPU fault: what happened (shown once the models are back)
     /// and the frame to open again then, if any.
     recovery: Option<(String, Option<usize>)>,
+    /// GPU faults since the last request that went through: a second one
+    /// in a row does not open the frame again (no endless retries).
+    faults_in_a_row: u32,
     image: Option<DecodedImage>,
     /// The score map the user uploaded, used for every image of its size.
     score_map: Option<ScoreMap>,
@@ -318,7 +321,15 @@ pub fn App(
         if let Some(first) = fault_text.get_mut(0..1) {
             first.make_ascii_uppercase();
         }
+        let in_a_row = state.with_value(|s| s.faults_in_a_row) + 1;
         let (what, again) = match &fault {
+            _ if in_a_row > 1 => (
+                format!(
+                    "{fault_text}, again. The page started a new GPU device; choose the frame \
+                     again to retry, or another one."
+                ),
+                None,
+            ),
             GpuFault::OutOfMemory(_) => (
                 format!(
                     "{fault_text}. The page started a new GPU device: try a smaller frame, or \
@@ -339,6 +350,7 @@ pub fn App(
             s.segmenter = None;
             s.busy = false;
             s.recovery = Some((what.clone(), again));
+            s.faults_in_a_row = in_a_row;
         });
         set_status.set(("loading".into(), what));
         load();
@@ -444,6 +456,7 @@ pub fn App(
                     );
                     let (width, height) = (result.width, result.height);
                     state.update_value(|s| {
+                        s.faults_in_a_row = 0;
                         s.mask = mask_overlay(&mask, width, height);
                         s.boxes = boxes.clone();
                         s.layers = Some(layers);
