@@ -147,7 +147,6 @@ impl Compute {
 pub struct Segmenter {
     pipeline: Pipeline,
     compute: Compute,
-    device: Device,
     /// The embedding of the current image.
     image: Option<ImageEmbedding>,
 }
@@ -168,7 +167,6 @@ impl Segmenter {
         Ok(Self {
             pipeline,
             compute,
-            device,
             image: None,
         })
     }
@@ -192,7 +190,10 @@ impl Segmenter {
         self.image = None;
         let start = now_ms();
         let data: Vec<f32> = rgb.iter().map(|&v| v as f32).collect();
-        let image = Tensor::<3>::from_data(TensorData::new(data, [height, width, 3]), &self.device);
+        let image = Tensor::<3>::from_data(
+            TensorData::new(data, [height, width, 3]),
+            &self.compute.device(),
+        );
         let embedded = self.pipeline.embed(image).map_err(|e| e.to_string())?;
         let first = embedded.embedding.clone().flatten::<1>(0, 3).slice([0..1]);
         read_f32(first, "the image embedding")
@@ -225,7 +226,7 @@ impl Segmenter {
                     .map_err(|e| format!("the score map does not fit the image: {e}"))?;
                 let scores =
                     resample_nearest(&map.values, (full_height, full_width), (height, width));
-                (map.clone().into_tensor(&self.device), scores)
+                (map.clone().into_tensor(&self.compute.device()), scores)
             }
             None => {
                 let map = novelty_map(image, None, &NoveltyConfig::default());
@@ -274,7 +275,7 @@ impl Segmenter {
         let input_box = image.frame.boxes_to_input(&[b])[0];
         let prompts = Prompts::Boxes(Tensor::from_data(
             TensorData::new(input_box.to_vec(), [1, 4]),
-            &self.device,
+            &self.compute.device(),
         ));
         let prediction = self
             .pipeline
