@@ -9,10 +9,12 @@
 // weights from Cache Storage, corrupt images (two chosen at once, stepped
 // through) give error messages and a frame dropped on the page with its
 // score map (by stem) and a decoy map runs with its own map, a lost GPU
-// device is replaced and the page goes on, a video file is stepped a
+// device is replaced and the page goes on, a GPU out-of-memory error asks
+// for a smaller frame, a video file is stepped a
 // second at a time (each frame shown at once), a
 // browser without WebGPU says so and runs the models on the CPU (IoU >=
-// 0.8; so does the widget, which takes the CPU path over SwiftShader), the views (heatmap, plain
+// 0.8; so does the widget, which takes the CPU path over SwiftShader)
+// while the page stays responsive (the models run in a Web Worker), the views (heatmap, plain
 // thresholding, IoU against a ground truth) and exports (mask, 16-bit
 // confidence, boxes) work, the <s2m-segmenter> widget
 // works in a plain page (/widget.html: styles kept apart both ways, events,
@@ -263,28 +265,36 @@ await check('corrupt frames give error messages, not a broken page; a dropped fr
   if (download.suggestedFilename() !== 'dropped.boxes.json' || listed.score_map !== 'dropped.npy') throw new Error(`${download.suggestedFilename()}: ${JSON.stringify(listed)}`);
 });
 
-await check('a reload takes the weights from Cache Storage', async () => {
-  const started = Date.now();
-  // From now on the page's GPU devices are within the test's reach, so
-  // that a later check can lose one (GPUDevice.destroy()).
-  await page.addInitScript(() => {
-    window.s2mGpuDevices = [];
+// The GPU devices a model worker requests, kept in the worker as
+// `self.s2mGpuDevices` so that a check can lose one (GPUDevice.destroy()).
+// The worker asks for its device only after the page answers its first
+// message, long after playwright reports the worker.
+function recordGpuDevices(worker) {
+  return worker.evaluate(() => {
+    self.s2mGpuDevices = [];
     const request = GPUAdapter.prototype.requestDevice;
     GPUAdapter.prototype.requestDevice = async function (...args) {
       const device = await request.apply(this, args);
-      window.s2mGpuDevices.push(device);
+      self.s2mGpuDevices.push(device);
       return device;
     };
-  });
+  }).catch((e) => console.log(`  cannot watch a worker's GPU devices: ${e}`));
+}
+
+await check('a reload takes the weights from Cache Storage', async () => {
+  const started = Date.now();
+  // From now on the GPU devices of the page's model workers are within
+  // the test's reach.
+  page.on('worker', recordGpuDevices);
   await page.reload();
   const [state, text] = await waitForState(['ready', 'error'], 300_000);
   if (state !== 'ready' || !text.includes('2 of 2 weights files from this browser')) throw new Error(`status: ${text}`);
   console.log(`  ready ${((Date.now() - started) / 1000).toFixed(1)} s after the reload`);
 });
 
-await check('without WebGPU the page says so and runs the models on the CPU (IoU >= 0.8)', async () => {
-  const bare = await browser.newPage();
-  await bare.addInitScript(() => { Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }); });
+await check('without WebGPU the page says so and runs the models on the CPU (IoU >= 0.8), staying responsive', async () => {
+  const noWebGpu = await launchChromium({ webgpu: false });
+  const bare = await noWebGpu.newPage();
   bare.on('pageerror', (e) => console.log(`  [no-webgpu page error] ${e}`));
   await bare.goto(base);
   await bare.waitForFunction(() => ['ready', 'error'].includes(document.querySelector('#status')?.dataset.state), null, { timeout: 120_000, polling: 500 });
@@ -293,17 +303,30 @@ await check('without WebGPU the page says so and runs the models on the CPU (IoU
   if (!text.includes('no WebGPU') || !text.includes('on the CPU') || !text.startsWith('This browser')) throw new Error(`status: ${text}`);
   await bare.setInputFiles('#score-map-input', join(scene, 'scene-000.npy'));
   await bare.waitForFunction(() => document.querySelector('#status')?.textContent.startsWith('Score map'), null, { timeout: 60_000, polling: 250 });
+  // The longest time the page's thread went without running a 50 ms timer
+  // while the models work: they compute in the worker, not here.
+  await bare.evaluate(() => {
+    window.s2mLongestGap = 0;
+    let last = performance.now();
+    setInterval(() => {
+      const now = performance.now();
+      window.s2mLongestGap = Math.max(window.s2mLongestGap, now - last);
+      last = now;
+    }, 50);
+  });
   const started = Date.now();
   await bare.setInputFiles('#image-input', join(scene, 'scene-000.png'));
   await bare.waitForFunction(() => ['done', 'error'].includes(document.querySelector('#status')?.dataset.state), null, { timeout: 600_000, polling: 500 });
   const [state, message] = await bare.$eval('#status', (el) => [el.dataset.state, el.textContent]);
   const timings = await bare.$eval('#timings', (el) => el.textContent);
-  console.log(`  on the CPU after ${((Date.now() - started) / 1000).toFixed(1)} s: ${message} (${timings})`);
+  const gap = await bare.evaluate(() => window.s2mLongestGap);
+  console.log(`  on the CPU after ${((Date.now() - started) / 1000).toFixed(1)} s: ${message} (${timings}); the page's longest pause ${gap.toFixed(0)} ms`);
   if (state !== 'done') throw new Error(`status: ${message}`);
   const iou = await sceneIoU(null, bare);
   console.log(`  IoU ${iou.toFixed(4)}`);
   if (!(iou >= 0.8)) throw new Error(`IoU ${iou}`);
-  await bare.close();
+  if (!(gap < 1000)) throw new Error(`the page stopped for ${gap.toFixed(0)} ms while the models worked`);
+  await noWebGpu.close();
 });
 
 await check('the widget works in a plain page: styles kept apart, events, S2M on the scene (IoU >= 0.8)', async () => {
@@ -361,16 +384,51 @@ await check('the widget works in a plain page: styles kept apart, events, S2M on
   await w.close();
 });
 
+await check('a GPU out-of-memory error is a message asking for a smaller frame; a new model worker takes over', async () => {
+  // A page of its own (weights from the shared cache), on WebGPU.
+  const p = await context.newPage();
+  watch(p, 'out-of-memory page');
+  p.on('worker', recordGpuDevices);
+  const status = () => p.$eval('#status', (el) => [el.dataset.state, el.textContent]);
+  await p.goto(new URL('?compute=webgpu', base).href);
+  await p.waitForFunction(() => ['ready', 'error'].includes(document.querySelector('#status')?.dataset.state), null, { timeout: 300_000, polling: 250 });
+  const [ready, readyText] = await status();
+  if (ready !== 'ready') throw new Error(`status: ${readyText}`);
+  const [first] = p.workers();
+  // WebGPU reports an allocation that does not fit as an uncaptured
+  // GPUOutOfMemoryError of the device; the test raises one.
+  await first.evaluate(() => {
+    const error = new GPUOutOfMemoryError('out of memory (raised by the test)');
+    self.s2mGpuDevices.at(-1).dispatchEvent(new GPUUncapturedErrorEvent('uncapturederror', { error }));
+  });
+  await p.setInputFiles('#image-input', join(scene, 'scene-000.png'));
+  await p.waitForFunction(
+    () => ['ready', 'error'].includes(document.querySelector('#status')?.dataset.state) && document.querySelector('#status').textContent.includes('out of memory'),
+    null,
+    { timeout: 300_000, polling: 250 },
+  );
+  const [state, text] = await status();
+  console.log(`  ${text}`);
+  await p.screenshot({ path: join(artifacts, '7-out-of-memory.png') });
+  if (state !== 'ready' || !text.includes('try a smaller frame')) throw new Error(`status: ${text}`);
+  const workers = p.workers();
+  if (workers.length !== 1 || workers[0] === first) throw new Error(`${workers.length} model workers, the first one ${workers.includes(first) ? 'still there' : 'gone'}`);
+  await p.close();
+});
+
 await check('a lost GPU device is replaced and the page goes on; a video file is stepped a second at a time, each frame shown while the encoder runs', async () => {
-  // The page's device is lost while it waits: the next request finds out,
-  // the page starts a new device, loads the models again and goes on with
-  // the request. Every status the page shows is kept.
+  // The model worker's device is lost while it waits: the next request
+  // finds out, the page starts a new worker with a new device, loads the
+  // models again and goes on with the request. Every status the page
+  // shows is kept.
+  const [first] = page.workers();
+  if (page.workers().length !== 1) throw new Error(`${page.workers().length} model workers`);
   await page.evaluate(() => {
     window.s2mStatuses = [];
     const status = document.querySelector('#status');
     new MutationObserver(() => window.s2mStatuses.push(status.textContent)).observe(status, { childList: true, subtree: true, characterData: true });
-    window.s2mGpuDevices.at(-1).destroy();
   });
+  await first.evaluate(() => self.s2mGpuDevices.at(-1).destroy());
   // A 2.5 s WebM of the scene recorded in the page (MediaRecorder, VP8):
   // such recordings carry no length, which the page must find itself.
   const bytes = await page.evaluate(async () => {
@@ -411,8 +469,11 @@ await check('a lost GPU device is replaced and the page goes on; a video file is
   );
   const statuses = await page.evaluate(() => window.s2mStatuses.filter((t, i, all) => t !== all[i - 1]));
   console.log(`  statuses: ${statuses.join(' | ')}`);
-  const devices = await page.evaluate(() => window.s2mGpuDevices.length);
-  if (devices !== 2) throw new Error(`${devices} GPU devices requested, expected the first and one new one`);
+  // The first worker is gone; a new one runs with a device of its own.
+  const workers = page.workers();
+  if (workers.length !== 1 || workers[0] === first) throw new Error(`${workers.length} model workers, the first one ${workers.includes(first) ? 'still there' : 'gone'}`);
+  const devices = await workers[0].evaluate(() => self.s2mGpuDevices.length);
+  if (devices !== 1) throw new Error(`the new worker requested ${devices} GPU devices`);
   const [state, text] = await page.$eval('#status', (el) => [el.dataset.state, el.textContent]);
   const label = await page.$eval('#frame-label', (el) => el.textContent);
   console.log(`  ${bytes.length} bytes of WebM; ${label.trim()}; ${text}`);

@@ -22,14 +22,14 @@ use crate::box_drawing::{draw, event_to_image, mask_overlay};
 use crate::exports::download;
 use crate::frames::{Frame, frames_of};
 use crate::image_decode::{DecodedImage, decode};
+use crate::models::{ComputeChoice, StageTimes, WeightsFile, boxes_with_scores};
 use crate::result_views::{ResultLayers, View, draw_curve, rgba_canvas};
-use crate::segmenter::{
-    Compute, ComputeChoice, Segmenter, StageTimes, WeightsFile, boxes_with_scores,
-};
+use crate::segmenter::{Fault, ModelWorker, Segmenter};
 use crate::video::is_video;
 use crate::weights_fetch::{WeightsSource, fetch_manifest, fetch_verified};
 use crate::widget::{dispatch, status_detail};
 use s2m_core::gpu_watch::GpuFault;
+use std::rc::Rc;
 
 /// The models the page loads: manifest model name and the storage types
 /// it takes, preferred first. f16 files are half the download; they load
@@ -42,14 +42,15 @@ const GENERATOR: (&str, &[StorageDType]) = ("s2m_generator", HALF_FIRST);
 
 #[derive(Default)]
 struct PageState {
-    /// Where the models run (the WebGPU device, or the CPU) and why on the
-    /// CPU if so; kept across a retried download, a faulty device replaced.
-    compute: Option<(Compute, Option<String>)>,
+    /// The worker where the models run (on a WebGPU device, or the CPU)
+    /// and why on the CPU if so; kept across a retried download, replaced
+    /// after a fault.
+    worker: Option<(Rc<ModelWorker>, Option<String>)>,
     segmenter: Option<Segmenter>,
-    /// After a GPU fault: what happened (shown once the models are back)
+    /// After a fault: what happened (shown once the models are back)
     /// and the frame to open again then, if any.
     recovery: Option<(String, Option<usize>)>,
-    /// GPU faults since the last request that went through: a second one
+    /// Faults since the last request that went through: a second one
     /// in a row does not open the frame again (no endless retries).
     faults_in_a_row: u32,
     image: Option<DecodedImage>,
@@ -224,8 +225,8 @@ pub fn App(
     // A frame to open again once the models are back after a GPU fault.
     let (reopen, set_reopen) = signal(None::<usize>);
 
-    // WebGPU first (no point downloading without it), then the weights
-    // (cache or network), then the models; a failure offers a retry.
+    // The model worker and WebGPU first, then the weights (cache or
+    // network), then the models; a failure offers a retry.
     let load = move || {
         set_failed_load.set(false);
         spawn_local(async move {
@@ -233,14 +234,15 @@ pub fn App(
             let base = weights_base.get_value();
             let result: Result<(Segmenter, Vec<WeightsSource>), String> = async {
                 let healthy = state
-                    .with_value(|s| s.compute.clone())
-                    .filter(|(compute, _)| compute.fault().is_none());
-                let compute = match healthy {
-                    Some((compute, _)) => compute,
+                    .with_value(|s| s.worker.clone())
+                    .filter(|(worker, _)| worker.fault().is_none());
+                let worker = match healthy {
+                    Some((worker, _)) => worker,
                     None => {
-                        let (compute, why_cpu) = compute_choice.get_value()?.resolve().await;
-                        state.update_value(|s| s.compute = Some((compute.clone(), why_cpu)));
-                        compute
+                        let (worker, why_cpu) =
+                            ModelWorker::start(compute_choice.get_value()?).await?;
+                        state.update_value(|s| s.worker = Some((Rc::clone(&worker), why_cpu)));
+                        worker
                     }
                 };
                 set_status.set((
@@ -273,7 +275,7 @@ pub fn App(
                 }
                 let generator = files.pop().ok_or("no generator weights")?;
                 let sam = files.pop().ok_or("no SAM weights")?;
-                Ok((Segmenter::new(compute, sam, generator)?, sources))
+                Ok((worker.load(sam, generator).await?, sources))
             }
             .await;
             match result {
@@ -284,7 +286,7 @@ pub fn App(
                         .filter(|s| **s == WeightsSource::Cache)
                         .count();
                     let why_cpu = state
-                        .with_value(|s| s.compute.as_ref().and_then(|(_, why)| why.clone()))
+                        .with_value(|s| s.worker.as_ref().and_then(|(_, why)| why.clone()))
                         .map_or(String::new(), |why| format!("{why} "));
                     let ready = format!(
                         "{why_cpu}Ready ({cached} of {} weights files from this browser's \
@@ -310,11 +312,12 @@ pub fn App(
     };
     load();
 
-    // A GPU fault: results of the device can no longer be trusted. A new
-    // device and the models on it (weights from Cache Storage) replace
-    // them; after a lost device or a GPU error the current frame is opened
-    // again, after running out of memory the user chooses what next.
-    let recover = move |fault: GpuFault| {
+    // A fault: results of the models' worker can no longer be trusted. A
+    // new worker, its device and the models on it (weights from Cache
+    // Storage) replace them; after a lost device, a GPU error or a stopped
+    // worker the current frame is opened again, after running out of
+    // memory the user chooses what next.
+    let recover = move |fault: Fault| {
         let frame = current_frame.get_untracked();
         // Errors read in lower case; the status is a sentence.
         let mut fault_text = fault.to_string();
@@ -322,30 +325,34 @@ pub fn App(
             first.make_ascii_uppercase();
         }
         let in_a_row = state.with_value(|s| s.faults_in_a_row) + 1;
+        let restarted = match &fault {
+            Fault::Gpu(_) => "The page started a new GPU device",
+            Fault::Stopped(_) => "The page started them again",
+        };
         let (what, again) = match &fault {
             _ if in_a_row > 1 => (
                 format!(
-                    "{fault_text}, again. The page started a new GPU device; choose the frame \
-                     again to retry, or another one."
+                    "{fault_text}, again. {restarted}; choose the frame again to retry, or \
+                     another one."
                 ),
                 None,
             ),
-            GpuFault::OutOfMemory(_) => (
+            Fault::Gpu(GpuFault::OutOfMemory(_)) => (
                 format!(
-                    "{fault_text}. The page started a new GPU device: try a smaller frame, or \
-                     close other tabs that use the GPU."
+                    "{fault_text}. {restarted}: try a smaller frame, or close other tabs that \
+                     use the GPU."
                 ),
                 None,
             ),
             _ => (
-                format!("{fault_text}. The page started a new GPU device and goes on."),
+                format!("{fault_text}. {restarted} and goes on."),
                 Some(frame),
             ),
         };
         web_sys::console::error_1(&format!("s2m: {fault}").into());
         state.update_value(|s| {
-            if let Some((compute, _)) = s.compute.take() {
-                compute.release();
+            if let Some((worker, _)) = s.worker.take() {
+                worker.terminate();
             }
             s.segmenter = None;
             s.busy = false;
@@ -436,7 +443,7 @@ pub fn App(
         set_status.set(("segmenting".into(), format!("Segmenting with {source}…")));
         spawn_local(async move {
             let result: Result<(Segmentation, Vec<f32>, StageTimes), String> =
-                segmenter.segment(score_map.as_ref(), full_size).await;
+                segmenter.segment(score_map, full_size).await;
             if let Some(fault) = segmenter.fault() {
                 return recover(fault);
             }
@@ -559,7 +566,7 @@ pub fn App(
                 "embedding".into(),
                 "Embedding the image (SAM encoder)…".into(),
             ));
-            let embedded = segmenter.set_image(&rgb, width, height).await;
+            let embedded = segmenter.set_image(rgb, width, height).await;
             if let Some(fault) = segmenter.fault() {
                 return recover(fault);
             }

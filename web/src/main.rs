@@ -4,6 +4,8 @@
 //! The app runs the S2M pipeline on WebGPU: pick an image (and optionally
 //! its anomaly score map), get the boxes of the prompt generator and the
 //! union of their MobileSAM masks; draw a box to segment anything else.
+//! The models run in a Web Worker started from the same WebAssembly
+//! module ([`segmenter`], [`model_worker`]), so the page stays responsive.
 //! Everything runs in the browser; weights are static files listed in
 //! `weights/manifest.json`, verified by sha256 before use. The demo page
 //! (`index.html`, whose body carries `data-s2m-page`) mounts it at start;
@@ -14,11 +16,14 @@ mod box_drawing;
 mod exports;
 mod frames;
 mod image_decode;
+mod model_worker;
+mod models;
 mod result_views;
 mod segmenter;
 mod video;
 mod weights_fetch;
 mod widget;
+mod worker_protocol;
 
 use leptos::prelude::*;
 

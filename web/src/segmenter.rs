@@ -1,301 +1,322 @@
-//! The model side of the page: the S2M pipeline (`s2m_core::pipeline`:
-//! prompt generator + MobileSAM) on the WebGPU device. The image embedding
-//! is computed once per image and shared by the automatic segmentation and
-//! the boxes the user draws. The score map is the one the user uploads, or
-//! else the feature-novelty map of the image itself
-//! (`s2m_core::scorer::novelty`, lone-frame mode). Everything read from the
-//! GPU is read asynchronously (a synchronous read would abort the page).
-//! The device is a [`WatchedGpu`]: a lost device or a GPU error (out of
-//! memory) is a fault the page asks for, never a panic. Without WebGPU
-//! the models run on the CPU ([`Compute::Cpu`]), slowly.
+//! The page's side of the models: a [`ModelWorker`] is a dedicated Web
+//! Worker ([`crate::model_worker`]) where the models run, so the page
+//! stays responsive while they work (the CPU path computes for seconds
+//! per frame); [`Segmenter`] asks it for embeddings, S2M results and
+//! masks. Every answer brings the worker's GPU fault, if any; a worker that
+//! panicked or failed to start is a fault too ([`Fault::Stopped`]). After
+//! a fault the page terminates the worker and starts a new one.
+//!
+//! The worker's script is a module made on the fly (a `blob:` URL, so the
+//! app can live on another origin than the page that embeds it) that
+//! imports this app's JS glue by its own URL (`import.meta.url` of the
+//! glue) and instantiates the WebAssembly module the page already
+//! compiled (posted to it), so nothing is downloaded twice.
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 
-use burn::tensor::{Device, Tensor, TensorData};
-use s2m_core::detector::Detection;
-use s2m_core::gpu_watch::{GpuFault, WatchedGpu};
-use s2m_core::mask_metrics::resample_nearest;
-use s2m_core::pipeline::{ImageEmbedding, Pipeline, PipelineConfig, Segmentation};
-use s2m_core::readback::read_f32;
-use s2m_core::sam::{Prompts, SamConfig};
+use futures::channel::oneshot;
+use js_sys::{Array, Reflect};
+use s2m_core::gpu_watch::GpuFault;
+use s2m_core::pipeline::Segmentation;
 use s2m_core::score_map_file::ScoreMap;
-use s2m_core::scorer::novelty::{NoveltyConfig, novelty_map};
-use s2m_core::weights::{detector_config_of, load_detector, load_sam};
+use wasm_bindgen::prelude::*;
+use web_sys::{
+    Blob, BlobPropertyBag, ErrorEvent, MessageEvent, Url, Worker, WorkerOptions, WorkerType,
+};
 
-/// Milliseconds spent in each stage of one S2M run (the SAM encoder's
-/// time is [`Segmenter::set_image`]'s); each stage is read back before the
-/// next starts.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct StageTimes {
-    pub scorer: f64,
-    pub generator: f64,
-    pub sam_decoder: f64,
+use crate::models::{ComputeChoice, StageTimes, WeightsFile};
+use crate::worker_protocol::{FromWorker, Reply, Request, body_of, envelope, id_of};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The URL of this app's JS glue (`s2m-web.js`).
+    #[wasm_bindgen(thread_local_v2, js_namespace = ["import", "meta"], js_name = url)]
+    static GLUE_URL: js_sys::JsString;
 }
 
-fn now_ms() -> f64 {
-    js_sys::Date::now()
+/// The worker's script: waits for the compiled module, instantiates the
+/// app with it (which runs `main`, a no-op without a window) and starts
+/// taking requests. `GLUE` is replaced by the glue's URL.
+const WORKER_SCRIPT: &str = r#"import init, { runModelWorker } from "GLUE";
+self.onmessage = async (event) => {
+  self.onmessage = null;
+  try {
+    await init({ module_or_path: event.data });
+    runModelWorker();
+  } catch (e) {
+    self.postMessage({ startFailed: String(e) });
+  }
+};
+"#;
+
+/// Why the models' results cannot be trusted any more.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Fault {
+    #[error(transparent)]
+    Gpu(#[from] GpuFault),
+    #[error("the models stopped ({0})")]
+    Stopped(String),
 }
 
-/// Logs a stage to the browser console (and so to the test's output).
-fn log_stage(text: &str) {
-    web_sys::console::log_1(&format!("s2m: {text}").into());
+type Answer = Result<Reply, String>;
+
+/// What the worker's message handlers share with the page.
+#[derive(Default)]
+struct Shared {
+    /// Told when the worker takes requests, or cannot.
+    ready: RefCell<Option<oneshot::Sender<Result<(), String>>>>,
+    /// Requests sent and not answered, by id.
+    pending: RefCell<HashMap<u32, oneshot::Sender<Answer>>>,
+    fault: RefCell<Option<Fault>>,
 }
 
-/// A weights file: its name (for messages) and bytes.
-pub struct WeightsFile {
-    pub name: String,
-    pub bytes: Vec<u8>,
-}
-
-/// Where the user wants the models to run (`?compute=` on the page, the
-/// widget's `compute` attribute).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ComputeChoice {
-    /// WebGPU on a hardware adapter, else the CPU (the default).
-    Auto,
-    /// WebGPU on whatever adapter the browser gives (the CPU without one).
-    WebGpu,
-    Cpu,
-}
-
-impl ComputeChoice {
-    /// `auto`, `webgpu` or `cpu`.
-    pub fn parse(value: &str) -> Result<Self, String> {
-        match value {
-            "auto" | "" => Ok(Self::Auto),
-            "webgpu" => Ok(Self::WebGpu),
-            "cpu" => Ok(Self::Cpu),
-            other => Err(format!(
-                "compute=`{other}` is not a choice: auto, webgpu or cpu"
-            )),
+impl Shared {
+    fn answer(&self, id: u32, answer: Answer) {
+        if let Some(waiting) = self.pending.borrow_mut().remove(&id) {
+            let _ = waiting.send(answer);
         }
     }
 
-    /// Where the models run, and why on the CPU when they do.
-    pub async fn resolve(self) -> (Compute, Option<String>) {
-        if self == Self::Cpu {
-            return (
-                Compute::Cpu,
-                Some("The models run on the CPU, as asked.".into()),
-            );
+    /// The worker is gone: every request waiting fails with `why`.
+    fn stopped(&self, why: String) {
+        self.fault
+            .borrow_mut()
+            .get_or_insert(Fault::Stopped(why.clone()));
+        if let Some(ready) = self.ready.borrow_mut().take() {
+            let _ = ready.send(Err(format!("The models could not start ({why}).")));
         }
-        match WatchedGpu::open().await {
-            Ok(gpu) if self == Self::Auto && gpu.is_software() => {
-                gpu.destroy();
-                let name = match gpu.adapter_name.as_str() {
-                    "" => "no name given".to_owned(),
-                    name => name.to_owned(),
-                };
-                (
-                    Compute::Cpu,
-                    Some(format!(
-                        "WebGPU here runs on a software adapter ({name}), slower than the \
-                         CPU path: the models run on the CPU (compute=webgpu uses it anyway)."
-                    )),
-                )
+        for (_, waiting) in self.pending.borrow_mut().drain() {
+            let _ = waiting.send(Err(format!("The models stopped ({why}).")));
+        }
+    }
+
+    fn receive(&self, data: JsValue) {
+        if let Some(why) = Reflect::get(&data, &"startFailed".into())
+            .ok()
+            .and_then(|v| v.as_string())
+        {
+            return self.stopped(format!("the worker could not start the app: {why}"));
+        }
+        let id = id_of(&data).unwrap_or(0);
+        match body_of::<FromWorker>(&data) {
+            Ok(FromWorker::Ready) => {
+                if let Some(ready) = self.ready.borrow_mut().take() {
+                    let _ = ready.send(Ok(()));
+                }
             }
-            Ok(gpu) => (Compute::Gpu(Rc::new(gpu)), None),
-            Err(e) => {
-                web_sys::console::warn_1(&format!("s2m: no WebGPU: {}", e.0).into());
-                (
-                    Compute::Cpu,
-                    Some(
-                        "This browser has no WebGPU (use a recent Chrome, Edge or Firefox with \
-                         WebGPU enabled for your GPU): the models run on the CPU instead, much \
-                         slower."
-                            .into(),
-                    ),
-                )
+            Ok(FromWorker::Reply { result, fault }) => {
+                if let Some(fault) = fault {
+                    self.fault.borrow_mut().get_or_insert(Fault::Gpu(fault));
+                }
+                self.answer(id, result);
             }
+            Ok(FromWorker::Panicked { message }) => self.stopped(format!("bug: {message}")),
+            Err(e) => self.answer(id, Err(e)),
         }
     }
 }
 
-/// Where the models run: a watched WebGPU device, or the CPU (Burn's
-/// flex backend compiled to WebAssembly, one thread) where the browser has
-/// no WebGPU.
-#[derive(Clone)]
-pub enum Compute {
-    Gpu(Rc<WatchedGpu>),
-    Cpu,
+/// A running model worker and the way the models run there.
+pub struct ModelWorker {
+    worker: Worker,
+    script_url: String,
+    shared: Rc<Shared>,
+    next_id: Cell<u32>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(ErrorEvent)>,
 }
 
-impl Compute {
-    fn device(&self) -> Device {
-        match self {
-            Self::Gpu(gpu) => gpu.device.clone(),
-            Self::Cpu => Device::flex(),
+impl ModelWorker {
+    /// Starts a worker and opens where the models run there as `choice`
+    /// says; returns why they run on the CPU, if they do.
+    pub async fn start(choice: ComputeChoice) -> Result<(Rc<Self>, Option<String>), String> {
+        let worker = Rc::new(Self::spawn()?);
+        let (told, ready) = oneshot::channel();
+        *worker.shared.ready.borrow_mut() = Some(told);
+        worker
+            .worker
+            .post_message(&wasm_bindgen::module())
+            .map_err(|e| format!("cannot start the model worker: {e:?}"))?;
+        ready
+            .await
+            .unwrap_or_else(|_| Err("The models could not start.".into()))?;
+        match worker.request(Request::Start { choice }).await? {
+            Reply::Started { why_cpu } => Ok((worker, why_cpu)),
+            other => Err(unexpected(&other)),
         }
     }
 
-    /// The first GPU fault, if any (never on the CPU).
-    pub fn fault(&self) -> Option<GpuFault> {
-        match self {
-            Self::Gpu(gpu) => gpu.fault(),
-            Self::Cpu => None,
-        }
-    }
-
-    /// Lets a GPU device go now (nothing on the CPU).
-    pub fn release(&self) {
-        if let Self::Gpu(gpu) = self {
-            gpu.destroy();
-        }
-    }
-}
-
-pub struct Segmenter {
-    pipeline: Pipeline,
-    compute: Compute,
-    /// The embedding of the current image.
-    image: Option<ImageEmbedding>,
-}
-
-impl Segmenter {
-    /// Loads both models where `compute` says.
-    pub fn new(compute: Compute, sam: WeightsFile, generator: WeightsFile) -> Result<Self, String> {
-        let device = compute.device();
-        let generator_config =
-            detector_config_of(&generator.bytes, &generator.name).map_err(|e| e.to_string())?;
-        let pipeline = Pipeline {
-            generator: load_detector(&generator_config, generator.bytes, &generator.name, &device)
-                .map_err(|e| e.to_string())?,
-            sam: load_sam(&SamConfig::mobile_sam(), sam.bytes, &sam.name, &device)
-                .map_err(|e| e.to_string())?,
-            config: PipelineConfig::default(),
+    fn spawn() -> Result<Self, String> {
+        let glue = GLUE_URL.with(|url| String::from(url.clone()));
+        let script = WORKER_SCRIPT.replace("GLUE", &glue);
+        let options = BlobPropertyBag::new();
+        options.set_type("text/javascript");
+        let blob = Blob::new_with_str_sequence_and_options(&Array::of1(&script.into()), &options)
+            .map_err(|e| format!("cannot make the model worker's script: {e:?}"))?;
+        let script_url = Url::create_object_url_with_blob(&blob)
+            .map_err(|e| format!("cannot make the model worker's script: {e:?}"))?;
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Module);
+        options.set_name("s2m models");
+        let worker = Worker::new_with_options(&script_url, &options).map_err(|e| {
+            format!(
+                "this page cannot start a Web Worker for the models ({e:?}); a host's \
+                 Content-Security-Policy must allow `worker-src blob:`"
+            )
+        })?;
+        let shared = Rc::new(Shared::default());
+        let on_message = {
+            let shared = Rc::clone(&shared);
+            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                shared.receive(event.data())
+            })
         };
+        let on_error = {
+            let shared = Rc::clone(&shared);
+            Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
+                let message = match event.message() {
+                    m if m.is_empty() => "the worker's script failed".to_owned(),
+                    m => m,
+                };
+                shared.stopped(message)
+            })
+        };
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         Ok(Self {
-            pipeline,
-            compute,
-            image: None,
+            worker,
+            script_url,
+            shared,
+            next_id: Cell::new(1),
+            _on_message: on_message,
+            _on_error: on_error,
         })
     }
 
-    /// What went wrong on the GPU since the models were loaded, if
-    /// anything: then no result of this segmenter can be trusted, and a
-    /// new device and models are needed. Checked after every request.
-    pub fn fault(&self) -> Option<GpuFault> {
-        self.compute.fault()
+    /// A future of the answer to request `id`, registered now.
+    fn wait(&self, id: u32) -> impl Future<Output = Answer> + use<> {
+        let (sender, receiver) = oneshot::channel();
+        let stopped = matches!(*self.shared.fault.borrow(), Some(Fault::Stopped(_)));
+        if stopped {
+            let _ = sender.send(Err("The models stopped.".into()));
+        } else {
+            self.shared.pending.borrow_mut().insert(id, sender);
+        }
+        async move {
+            receiver
+                .await
+                .unwrap_or_else(|_| Err("The models stopped.".into()))
+        }
     }
 
-    /// Embeds an RGB image and waits for the GPU to finish it; returns the
-    /// milliseconds the SAM encoder took.
-    pub async fn set_image(
-        &mut self,
-        rgb: &[u8],
-        width: usize,
-        height: usize,
-    ) -> Result<f64, String> {
-        // A failed embedding leaves no image, not the previous one.
-        self.image = None;
-        let start = now_ms();
-        let data: Vec<f32> = rgb.iter().map(|&v| v as f32).collect();
-        let image = Tensor::<3>::from_data(
-            TensorData::new(data, [height, width, 3]),
-            &self.compute.device(),
-        );
-        let embedded = self.pipeline.embed(image).map_err(|e| e.to_string())?;
-        let first = embedded.embedding.clone().flatten::<1>(0, 3).slice([0..1]);
-        read_f32(first, "the image embedding")
-            .await
-            .map_err(|e| e.to_string())?;
-        self.image = Some(embedded);
-        let elapsed = now_ms() - start;
-        log_stage(&format!("SAM encoder {elapsed:.0} ms"));
-        Ok(elapsed)
+    async fn request(&self, request: Request) -> Answer {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        let answer = self.wait(id);
+        let (message, transfer) = envelope(id, &request)?;
+        if let Err(e) = self.worker.post_message_with_transfer(&message, &transfer) {
+            self.shared
+                .answer(id, Err(format!("cannot reach the models: {e:?}")));
+        }
+        answer.await
     }
 
-    /// S2M on the current image: boxes from `score_map` (which must have
-    /// the size of the full image, `full_size` (height, width), of which
-    /// the models may see a downscaled copy) or from the image's novelty
-    /// map, then their masks and the confidence map at the models' size;
-    /// also the score map itself at the models' size, for the views.
-    pub async fn segment(
-        &self,
-        score_map: Option<&ScoreMap>,
-        full_size: Option<(usize, usize)>,
-    ) -> Result<(Segmentation, Vec<f32>, StageTimes), String> {
-        let image = self.image.as_ref().ok_or("no image yet")?;
-        let (height, width) = image.image_size();
-        let (full_height, full_width) = full_size.unwrap_or((height, width));
-        let mut times = StageTimes::default();
-        let start = now_ms();
-        let (map, scores) = match score_map {
-            Some(map) => {
-                map.expect_size(full_height, full_width)
-                    .map_err(|e| format!("the score map does not fit the image: {e}"))?;
-                let scores =
-                    resample_nearest(&map.values, (full_height, full_width), (height, width));
-                (map.clone().into_tensor(&self.compute.device()), scores)
-            }
-            None => {
-                let map = novelty_map(image, None, &NoveltyConfig::default());
-                let [map_height, map_width] = map.dims();
-                let values = read_f32(map.clone(), "the novelty map")
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let scores = resample_nearest(&values, (map_height, map_width), (height, width));
-                (map, scores)
-            }
-        };
-        times.scorer = now_ms() - start;
-        log_stage(&format!("score map queued in {:.0} ms", times.scorer));
-        let start = now_ms();
-        let detections = self
-            .pipeline
-            .boxes(map, (height, width))
-            .await
-            .map_err(|e| e.to_string())?;
-        times.generator = now_ms() - start;
-        log_stage(&format!(
-            "{} boxes in {:.0} ms",
-            detections.len(),
-            times.generator
-        ));
-        let start = now_ms();
-        let confidence = self
-            .pipeline
-            .confidence(image, &detections)
-            .await
-            .map_err(|e| e.to_string())?;
-        times.sam_decoder = now_ms() - start;
-        log_stage(&format!("masks in {:.0} ms", times.sam_decoder));
-        let result = Segmentation {
-            height,
-            width,
-            detections,
-            confidence,
-        };
-        Ok((result, scores, times))
+    /// Loads the models in the worker.
+    pub async fn load(
+        self: &Rc<Self>,
+        sam: WeightsFile,
+        generator: WeightsFile,
+    ) -> Result<Segmenter, String> {
+        match self.request(Request::Load { sam, generator }).await? {
+            Reply::Loaded => Ok(Segmenter {
+                worker: Rc::clone(self),
+            }),
+            other => Err(unexpected(&other)),
+        }
     }
 
-    /// The mask (row-major, original size) of one box the user drew.
-    pub async fn mask_for_box(&self, b: [f32; 4]) -> Result<Vec<bool>, String> {
-        let image = self.image.as_ref().ok_or("no image yet")?;
-        let input_box = image.frame.boxes_to_input(&[b])[0];
-        let prompts = Prompts::Boxes(Tensor::from_data(
-            TensorData::new(input_box.to_vec(), [1, 4]),
-            &self.compute.device(),
-        ));
-        let prediction = self
-            .pipeline
-            .sam
-            .decode(image.embedding.clone(), &prompts, false);
-        let logits = self
-            .pipeline
-            .sam
-            .postprocess_masks(prediction.low_res_logits, &image.frame);
-        let logits = read_f32(logits, "the mask")
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(logits.into_iter().map(|logit| logit > 0.0).collect())
+    /// The first fault since the worker started, if any: then no result
+    /// can be trusted, and a new worker is needed. Checked after every
+    /// request.
+    pub fn fault(&self) -> Option<Fault> {
+        self.shared.fault.borrow().clone()
+    }
+
+    /// Stops the worker now (its GPU device goes with it).
+    pub fn terminate(&self) {
+        self.worker.terminate();
+        self.shared.stopped("terminated by the page".into());
     }
 }
 
-/// The boxes of a result as `[x0, y0, x1, y1, score]`.
-pub fn boxes_with_scores(detections: &[Detection]) -> Vec<[f32; 5]> {
-    detections
-        .iter()
-        .map(|d| [d.bbox[0], d.bbox[1], d.bbox[2], d.bbox[3], d.score])
-        .collect()
+impl Drop for ModelWorker {
+    fn drop(&mut self) {
+        self.worker.terminate();
+        let _ = Url::revoke_object_url(&self.script_url);
+    }
+}
+
+/// The loaded models, in their worker.
+pub struct Segmenter {
+    worker: Rc<ModelWorker>,
+}
+
+impl Segmenter {
+    /// The first fault of the models' worker, if any.
+    pub fn fault(&self) -> Option<Fault> {
+        self.worker.fault()
+    }
+
+    /// Embeds an RGB image; returns the milliseconds the SAM encoder took.
+    pub async fn set_image(
+        &mut self,
+        rgb: Vec<u8>,
+        width: usize,
+        height: usize,
+    ) -> Result<f64, String> {
+        match self
+            .worker
+            .request(Request::SetImage { rgb, width, height })
+            .await?
+        {
+            Reply::ImageSet { encoder_ms } => Ok(encoder_ms),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// S2M on the current image (see [`crate::models::Models::segment`]).
+    pub async fn segment(
+        &self,
+        score_map: Option<ScoreMap>,
+        full_size: Option<(usize, usize)>,
+    ) -> Result<(Segmentation, Vec<f32>, StageTimes), String> {
+        let request = Request::Segment {
+            score_map,
+            full_size,
+        };
+        match self.worker.request(request).await? {
+            Reply::Segmented {
+                result,
+                scores,
+                times,
+            } => Ok((result, scores, times)),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The mask (row-major, the models' size) of one box the user drew.
+    pub async fn mask_for_box(&self, bbox: [f32; 4]) -> Result<Vec<bool>, String> {
+        match self.worker.request(Request::MaskForBox { bbox }).await? {
+            Reply::Mask { mask } => Ok(mask),
+            other => Err(unexpected(&other)),
+        }
+    }
+}
+
+fn unexpected(reply: &Reply) -> String {
+    // The start of the reply names it; its data may be long.
+    let reply: String = format!("{reply:?}").chars().take(60).collect();
+    format!("the models answered out of turn ({reply}…)")
 }

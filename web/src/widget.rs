@@ -20,7 +20,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{CustomEvent, CustomEventInit, HtmlElement, ShadowRootInit, ShadowRootMode};
 
 use crate::app::App;
-use crate::segmenter::ComputeChoice;
+use crate::models::ComputeChoice;
 
 /// The page's stylesheet, inside each widget's shadow root (a document's
 /// stylesheets do not reach into shadow trees).

@@ -27,7 +27,7 @@ use crate::readback::read_f32;
 
 /// What went wrong on a watched device. After any fault the device's
 /// results cannot be trusted: open a new one.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum GpuFault {
     #[error("the GPU device was lost ({0})")]
     Lost(String),

@@ -72,7 +72,7 @@ impl ImageEmbedding {
 }
 
 /// The result for one image.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Segmentation {
     pub height: usize,
     pub width: usize,

@@ -30,7 +30,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 pub const MAX_SIDE: u64 = 16_384;
 
 /// A 2-D score map, row-major: `values[row * width + column]`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ScoreMap {
     pub height: usize,
     pub width: usize,

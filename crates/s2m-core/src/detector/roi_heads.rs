@@ -20,7 +20,7 @@ use super::nms::batched_nms;
 use crate::readback::{ReadbackError, read_f32};
 
 /// One detected box in image pixels.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Detection {
     pub bbox: Xyxy,
     pub score: f32,
