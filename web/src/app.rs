@@ -230,7 +230,10 @@ pub fn App(
     let load = move || {
         set_failed_load.set(false);
         spawn_local(async move {
-            set_status.set(("loading".into(), "Starting WebGPU…".into()));
+            set_status.set((
+                "loading".into(),
+                "Starting the models' worker (WebGPU or the CPU)…".into(),
+            ));
             let base = weights_base.get_value();
             let result: Result<(Segmenter, Vec<WeightsSource>), String> = async {
                 let healthy = state
