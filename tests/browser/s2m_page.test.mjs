@@ -14,7 +14,8 @@
 // second at a time (each frame shown at once), a
 // browser without WebGPU says so and runs the models on the CPU (IoU >=
 // 0.8; so does the widget, which takes the CPU path over SwiftShader)
-// while the page stays responsive (the models run in a Web Worker), the views (heatmap, plain
+// while the page stays responsive (the models run in a Web Worker) and
+// Stop ends a run, the views (heatmap, plain
 // thresholding, IoU against a ground truth) and exports (mask, 16-bit
 // confidence, boxes) work, the <s2m-segmenter> widget
 // works in a plain page (/widget.html: styles kept apart both ways, events,
@@ -292,7 +293,7 @@ await check('a reload takes the weights from Cache Storage', async () => {
   console.log(`  ready ${((Date.now() - started) / 1000).toFixed(1)} s after the reload`);
 });
 
-await check('without WebGPU the page says so and runs the models on the CPU (IoU >= 0.8), staying responsive', async () => {
+await check('without WebGPU the page says so and runs the models on the CPU (IoU >= 0.8), staying responsive; Stop ends a run', async () => {
   const noWebGpu = await launchChromium({ webgpu: false });
   const bare = await noWebGpu.newPage();
   bare.on('pageerror', (e) => console.log(`  [no-webgpu page error] ${e}`));
@@ -326,6 +327,20 @@ await check('without WebGPU the page says so and runs the models on the CPU (IoU
   console.log(`  IoU ${iou.toFixed(4)}`);
   if (!(iou >= 0.8)) throw new Error(`IoU ${iou}`);
   if (!(gap < 1000)) throw new Error(`the page stopped for ${gap.toFixed(0)} ms while the models worked`);
+  // Stop while the encoder works: the models start again at once and the
+  // next frame goes through.
+  await bare.setInputFiles('#image-input', join(scene, 'scene-000.png'));
+  await bare.waitForFunction(() => document.querySelector('#status')?.textContent.startsWith('Embedding the image'), null, { timeout: 60_000, polling: 100 });
+  const stopped = Date.now();
+  await bare.click('#stop');
+  await bare.waitForFunction(() => ['ready', 'error'].includes(document.querySelector('#status')?.dataset.state), null, { timeout: 60_000, polling: 100 });
+  const [afterStop, stopText] = await bare.$eval('#status', (el) => [el.dataset.state, el.textContent]);
+  console.log(`  ${((Date.now() - stopped) / 1000).toFixed(1)} s after Stop: ${stopText}`);
+  if (afterStop !== 'ready' || !stopText.startsWith('Stopped.')) throw new Error(`after Stop: ${stopText}`);
+  await bare.setInputFiles('#image-input', join(scene, 'scene-000.png'));
+  await bare.waitForFunction(() => ['done', 'error'].includes(document.querySelector('#status')?.dataset.state), null, { timeout: 600_000, polling: 500 });
+  const [again, againText] = await bare.$eval('#status', (el) => [el.dataset.state, el.textContent]);
+  if (again !== 'done') throw new Error(`after Stop, the next frame: ${againText}`);
   await noWebGpu.close();
 });
 

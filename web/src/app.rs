@@ -321,6 +321,10 @@ pub fn App(
     // worker the current frame is opened again, after running out of
     // memory the user chooses what next.
     let recover = move |fault: Fault| {
+        // The user's Stop: the page has started new models already.
+        if fault == Fault::Cancelled {
+            return;
+        }
         let frame = current_frame.get_untracked();
         // Errors read in lower case; the status is a sentence.
         let mut fault_text = fault.to_string();
@@ -330,7 +334,7 @@ pub fn App(
         let in_a_row = state.with_value(|s| s.faults_in_a_row) + 1;
         let restarted = match &fault {
             Fault::Gpu(_) => "The page started a new GPU device",
-            Fault::Stopped(_) => "The page started them again",
+            Fault::Stopped(_) | Fault::Cancelled => "The page started them again",
         };
         let (what, again) = match &fault {
             _ if in_a_row > 1 => (
@@ -363,6 +367,24 @@ pub fn App(
             s.faults_in_a_row = in_a_row;
         });
         set_status.set(("loading".into(), what));
+        load();
+    };
+
+    // The user's Stop: the worker goes, with whatever it computes; new
+    // models start in a new one (weights from Cache Storage).
+    let stop = move || {
+        state.update_value(|s| {
+            if let Some((worker, _)) = s.worker.take() {
+                worker.terminate();
+            }
+            s.segmenter = None;
+            s.busy = false;
+            s.recovery = Some(("Stopped.".into(), None));
+        });
+        set_status.set((
+            "loading".into(),
+            "Stopped. Starting the models again…".into(),
+        ));
         load();
     };
 
@@ -507,7 +529,8 @@ pub fn App(
             set_status.set((
                 "busy".into(),
                 format!(
-                    "Still working on the previous request: choose {} again when it is done.",
+                    "Still working on the previous request: choose {} again when it is done, \
+                     or Stop it.",
                     frame.label()
                 ),
             ))
@@ -859,7 +882,12 @@ pub fn App(
         <main on:dragover=|ev: DragEvent| ev.prevent_default() on:drop=on_drop>
             <h1>"s2m-web"</h1>
             <p class="lead">"Segment every out-of-distribution object (S2M) in your browser on WebGPU: a prompt generator finds the anomalies in a score map, Segment Anything (MobileSAM) outlines each. Nothing leaves your machine."</p>
-            <p id="status" data-state=move || status.get().0>{move || status.get().1}</p>
+            <div class="status-row">
+                <p id="status" data-state=move || status.get().0>{move || status.get().1}</p>
+                <button id="stop" on:click=move |_| stop()
+                    disabled=move || !matches!(status.get().0.as_str(), "embedding" | "segmenting" | "busy")
+                    title="Stop the models' work on this frame (they start again, weights from the cache)">"Stop"</button>
+            </div>
             <progress
                 id="weights-progress"
                 max=move || progress().1.max(1) as f64

@@ -4,7 +4,8 @@
 //! per frame); [`Segmenter`] asks it for embeddings, S2M results and
 //! masks. Every answer brings the worker's GPU fault, if any; a worker that
 //! panicked or failed to start is a fault too ([`Fault::Stopped`]). After
-//! a fault the page terminates the worker and starts a new one.
+//! a fault the page terminates the worker and starts a new one; so does
+//! the user's Stop, which leaves the requests in flight [`Fault::Cancelled`].
 //!
 //! The worker's script is a module made on the fly (a `blob:` URL, so the
 //! app can live on another origin than the page that embeds it) that
@@ -58,6 +59,9 @@ pub enum Fault {
     Gpu(#[from] GpuFault),
     #[error("the models stopped ({0})")]
     Stopped(String),
+    /// The page stopped the worker itself.
+    #[error("stopped by the page")]
+    Cancelled,
 }
 
 type Answer = Result<Reply, String>;
@@ -198,7 +202,10 @@ impl ModelWorker {
     /// A future of the answer to request `id`, registered now.
     fn wait(&self, id: u32) -> impl Future<Output = Answer> + use<> {
         let (sender, receiver) = oneshot::channel();
-        let stopped = matches!(*self.shared.fault.borrow(), Some(Fault::Stopped(_)));
+        let stopped = matches!(
+            *self.shared.fault.borrow(),
+            Some(Fault::Stopped(_) | Fault::Cancelled)
+        );
         if stopped {
             let _ = sender.send(Err("The models stopped.".into()));
         } else {
@@ -244,10 +251,16 @@ impl ModelWorker {
         self.shared.fault.borrow().clone()
     }
 
-    /// Stops the worker now (its GPU device goes with it).
+    /// Stops the worker now (its GPU device goes with it): the requests
+    /// in flight fail, and [`Self::fault`] says [`Fault::Cancelled`] unless
+    /// a fault came first.
     pub fn terminate(&self) {
         self.worker.terminate();
-        self.shared.stopped("terminated by the page".into());
+        self.shared
+            .fault
+            .borrow_mut()
+            .get_or_insert(Fault::Cancelled);
+        self.shared.stopped("stopped by the page".into());
     }
 }
 
