@@ -266,12 +266,13 @@ await check('corrupt frames give error messages, not a broken page; a dropped fr
   if (download.suggestedFilename() !== 'dropped.boxes.json' || listed.score_map !== 'dropped.npy') throw new Error(`${download.suggestedFilename()}: ${JSON.stringify(listed)}`);
 });
 
-// The GPU devices a model worker requests, kept in the worker as
-// `self.s2mGpuDevices` so that a check can lose one (GPUDevice.destroy()).
-// The worker asks for its device only after the page answers its first
-// message, long after playwright reports the worker.
-function recordGpuDevices(worker) {
-  return worker.evaluate(() => {
+// An init script: every model worker the page starts keeps the GPU
+// devices it requests as `self.s2mGpuDevices`, so that a check can lose
+// one (GPUDevice.destroy()) or raise an error on it. The page's worker
+// script is wrapped in one that first imports the recording patch, so the
+// patch is in place before any of the worker's own code runs.
+function recordWorkerGpuDevices() {
+  const patch = `if (self.GPUAdapter) {
     self.s2mGpuDevices = [];
     const request = GPUAdapter.prototype.requestDevice;
     GPUAdapter.prototype.requestDevice = async function (...args) {
@@ -279,14 +280,21 @@ function recordGpuDevices(worker) {
       self.s2mGpuDevices.push(device);
       return device;
     };
-  }).catch((e) => console.log(`  cannot watch a worker's GPU devices: ${e}`));
+  }`;
+  const script = (text) => URL.createObjectURL(new Blob([text], { type: 'text/javascript' }));
+  const PageWorker = window.Worker;
+  window.Worker = class extends PageWorker {
+    constructor(url, options) {
+      super(script(`import ${JSON.stringify(script(patch))};\nimport ${JSON.stringify(String(url))};\n`), options);
+    }
+  };
 }
 
 await check('a reload takes the weights from Cache Storage', async () => {
   const started = Date.now();
   // From now on the GPU devices of the page's model workers are within
   // the test's reach.
-  page.on('worker', recordGpuDevices);
+  await page.addInitScript(recordWorkerGpuDevices);
   await page.reload();
   const [state, text] = await waitForState(['ready', 'error'], 300_000);
   if (state !== 'ready' || !text.includes('2 of 2 weights files from this browser')) throw new Error(`status: ${text}`);
@@ -403,7 +411,7 @@ await check('a GPU out-of-memory error is a message asking for a smaller frame; 
   // A page of its own (weights from the shared cache), on WebGPU.
   const p = await context.newPage();
   watch(p, 'out-of-memory page');
-  p.on('worker', recordGpuDevices);
+  await p.addInitScript(recordWorkerGpuDevices);
   const status = () => p.$eval('#status', (el) => [el.dataset.state, el.textContent]);
   await p.goto(new URL('?compute=webgpu', base).href);
   await p.waitForFunction(() => ['ready', 'error'].includes(document.querySelector('#status')?.dataset.state), null, { timeout: 300_000, polling: 250 });
