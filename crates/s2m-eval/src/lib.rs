@@ -1,0 +1,18 @@
+//! Evaluation of out-of-distribution segmentation, as `../docs` and
+//! REFERENCE.md's "Metrics" section define it:
+//!
+//! - [`threshold_curve`]: S2M's component-free metrics per image (IoU and
+//!   F1 over 101 thresholds; best IoU, AuIoU, mean F1);
+//! - [`score_histogram`]: SMIYC's pixel metrics (AP, FPR at 95 % TPR,
+//!   AUROC) from a streaming histogram of scores;
+//! - [`components`]: SMIYC's component metrics (sIoU, PPV, mean F1);
+//! - [`ground_truth`]: labels 0 / 1 / void and how void pixels count;
+//! - with the `datasets` feature, [`datasets`] reads benchmark layouts;
+//!   with `reports`, [`report`] writes Markdown, HTML and JSON.
+//!
+//! The metric modules need no I/O: the page compiles them too.
+
+pub mod components;
+pub mod ground_truth;
+pub mod score_histogram;
+pub mod threshold_curve;
