@@ -13,6 +13,8 @@
 //! The metric modules need no I/O: the page compiles them too.
 
 pub mod components;
+#[cfg(feature = "datasets")]
+pub mod datasets;
 pub mod ground_truth;
 pub mod score_histogram;
 pub mod threshold_curve;
