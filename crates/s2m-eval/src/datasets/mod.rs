@@ -67,9 +67,8 @@ pub enum DatasetError {
     Labels { path: PathBuf, message: String },
 }
 
-/// Label images larger than this many pixels are refused (the largest
-/// benchmark frames are 2048 x 1024).
-pub const MAX_LABEL_PIXELS: u64 = 64 << 20;
+/// Label images larger than this many pixels are refused.
+pub const MAX_LABEL_PIXELS: u64 = crate::MAX_FRAME_PIXELS as u64;
 
 impl Sample {
     /// The frame's ground truth: the label image decoded (a single
