@@ -5,6 +5,7 @@
 
 mod bench;
 mod detect_command;
+mod eval_command;
 mod image_input;
 mod input_files;
 mod model_loading;
@@ -15,6 +16,7 @@ mod sam_command;
 mod score_source;
 mod segment_command;
 mod segment_outputs;
+mod shard;
 mod synthesize_command;
 mod train_generator_command;
 mod training_maps;
@@ -49,6 +51,9 @@ enum Command {
     Sam(sam_command::SamArgs),
     /// The whole pipeline: score map -> boxes -> SAM masks, per image.
     Segment(segment_command::SegmentArgs),
+    /// Score methods on a benchmark's frames (S2M's and SMIYC's metrics);
+    /// `s2m eval merge` joins the parts of a sharded run.
+    Eval(eval_command::EvalCommand),
     /// Prompt generator: boxes around the anomalies of a score map, as JSON.
     Detect(detect_command::DetectArgs),
     /// Synthetic scenes: road pictures with pasted objects and their score maps.
@@ -85,6 +90,7 @@ fn main() -> ExitCode {
         Command::Sam(args) => sam_command::run(&args),
         Command::Segment(args) => segment_command::run(&args),
         Command::Detect(args) => detect_command::run(&args),
+        Command::Eval(command) => eval_command::run(&command),
         Command::Synthesize(args) => synthesize_command::run(&args),
         Command::OutlierExposure(args) => outlier_exposure_command::run(&args),
         Command::TrainGenerator(args) => train_generator_command::run(&args),

@@ -35,6 +35,7 @@ use crate::score_source::{
     ScorerChoice, load_network, network_score_map, read_score_map, score_map_file,
 };
 use crate::segment_outputs::write_all;
+use crate::shard::Shard;
 use crate::weights_file::load_detector_file;
 
 #[derive(Args, Debug)]
@@ -72,13 +73,17 @@ pub struct SegmentArgs {
     /// Output folder: one sub-folder per image.
     #[arg(long)]
     pub out: PathBuf,
+    /// Segment only every N-th image from the K-th (of the sorted inputs),
+    /// so that N processes or machines share the work.
+    #[arg(long)]
+    pub shard: Option<Shard>,
     #[command(flatten)]
     pub model: ModelArgs,
 }
 
 /// Seconds spent in each stage on one image.
 #[derive(Debug, Clone, Default, Serialize)]
-struct StageTimes {
+pub struct StageTimes {
     scorer: f64,
     generator: f64,
     sam_encoder: f64,
@@ -103,8 +108,8 @@ struct TimingsJson {
     images: Vec<ImageTimes>,
 }
 
-/// Everything the per-image work needs.
-struct Segmenter {
+/// Everything the per-image work needs (`s2m segment` and `s2m eval`).
+pub struct Segmenter {
     pipeline: Pipeline,
     network: Option<DeepWv3Plus>,
     scorer: ScorerChoice,
@@ -113,31 +118,25 @@ struct Segmenter {
 }
 
 pub fn run(args: &SegmentArgs) -> Result<()> {
-    let files = expand(&args.images)?;
+    let shard = args.shard.unwrap_or(Shard::WHOLE);
+    let files: Vec<PathBuf> = expand(&args.images)?
+        .into_iter()
+        .enumerate()
+        .filter(|(position, _)| shard.takes(*position))
+        .map(|(_, file)| file)
+        .collect();
+    if files.is_empty() {
+        bail!("shard {shard} has no image");
+    }
     if args.score_map.is_some() && (files.len() != 1 || args.scorer != ScorerChoice::File) {
         bail!("--score-map goes with one image and --scorer file");
     }
-    let (sam, device) = load_model(&args.model)?;
-    let generator = load_detector_file(&args.generator, &device).with_context(|| {
-        format!(
-            "cannot load the prompt generator {} (`cargo xtask weights` puts ours there)",
-            args.generator.display()
-        )
-    })?;
-    let segmenter = Segmenter {
-        pipeline: Pipeline {
-            generator,
-            sam,
-            config: PipelineConfig {
-                generator_short_side: args.generator_size,
-                ..PipelineConfig::default()
-            },
-        },
-        network: load_network(&args.scorer, &device)?,
-        scorer: args.scorer.clone(),
-        novelty: NoveltyConfig::default(),
-        device,
-    };
+    let segmenter = Segmenter::load(
+        &args.model,
+        &args.generator,
+        args.generator_size,
+        &args.scorer,
+    )?;
     if !args.normal.is_empty() && args.scorer != ScorerChoice::Novelty {
         bail!("--normal goes with --scorer novelty");
     }
@@ -230,6 +229,27 @@ impl Segmenter {
         folder: &Path,
     ) -> Result<(Segmentation, StageTimes)> {
         let image = read_rgb(path)?;
+        let (result, _, times) = self.compute(path, &image, map_file, novelty)?;
+        let map_name =
+            map_file.map_or_else(|| format!("{:?}", self.scorer), |p| p.display().to_string());
+        write_all(
+            folder,
+            &image,
+            &result,
+            (&path.display().to_string(), &map_name),
+        )?;
+        Ok((result, times))
+    }
+
+    /// The pipeline on `image` (read from `path`): its segmentation, the
+    /// score map the generator read, and the time of each stage.
+    pub fn compute(
+        &self,
+        path: &Path,
+        image: &RgbImage,
+        map_file: Option<&Path>,
+        novelty: Option<(Option<TimedEmbedding>, Option<ReferenceBank>)>,
+    ) -> Result<(Segmentation, Tensor<2>, StageTimes)> {
         let (h, w) = (image.height, image.width);
         let mut times = StageTimes::default();
 
@@ -242,7 +262,7 @@ impl Segmenter {
                     embedded
                 }
                 None => {
-                    let (embedded, seconds) = timed(|| self.encode(&image))?;
+                    let (embedded, seconds) = timed(|| self.encode(image))?;
                     times.sam_encoder = seconds;
                     embedded
                 }
@@ -259,8 +279,8 @@ impl Segmenter {
             // The scorer needs only the image: it runs beside SAM's encoder.
             let start = Instant::now();
             let (score_map, embedded) = side_by_side(
-                || timed(|| self.score(path, &image, map_file)),
-                || timed(|| self.encode(&image)),
+                || timed(|| self.score(path, image, map_file)),
+                || timed(|| self.encode(image)),
             );
             times.scorer_and_encoder = start.elapsed().as_secs_f64();
             let (score_map, seconds) = score_map?;
@@ -271,7 +291,7 @@ impl Segmenter {
         };
 
         let start = Instant::now();
-        let detections = pollster::block_on(self.pipeline.boxes(score_map, (h, w)))?;
+        let detections = pollster::block_on(self.pipeline.boxes(score_map.clone(), (h, w)))?;
         times.generator = start.elapsed().as_secs_f64();
 
         let start = Instant::now();
@@ -284,19 +304,50 @@ impl Segmenter {
             detections,
             confidence,
         };
-        let map_name =
-            map_file.map_or_else(|| format!("{:?}", self.scorer), |p| p.display().to_string());
-        write_all(
-            folder,
-            &image,
-            &result,
-            (&path.display().to_string(), &map_name),
-        )?;
-        Ok((result, times))
+        Ok((result, score_map, times))
     }
 }
 
 impl Segmenter {
+    /// SAM (`model`), the prompt generator's weights file and the scorer.
+    pub fn load(
+        model: &ModelArgs,
+        generator: &Path,
+        generator_size: Option<usize>,
+        scorer: &ScorerChoice,
+    ) -> Result<Segmenter> {
+        let (sam, device) = load_model(model)?;
+        let generator_weights = generator;
+        let generator = load_detector_file(generator_weights, &device).with_context(|| {
+            format!(
+                "cannot load the prompt generator {} (`cargo xtask weights` puts ours there)",
+                generator_weights.display()
+            )
+        })?;
+        Ok(Segmenter {
+            pipeline: Pipeline {
+                generator,
+                sam,
+                config: PipelineConfig {
+                    generator_short_side: generator_size,
+                    ..PipelineConfig::default()
+                },
+            },
+            network: load_network(scorer, &device)?,
+            scorer: scorer.clone(),
+            novelty: NoveltyConfig::default(),
+            device,
+        })
+    }
+
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
     /// SAM's embedding of `image`, computed.
     fn encode(&self, image: &RgbImage) -> Result<ImageEmbedding> {
         let embedded = self.pipeline.embed(image.to_tensor(&self.device))?;
