@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's entry points.
 //!
 //! - `cargo xtask test [cargo test args]`: installs what the suite needs
-//!   (Mesa's Vulkan driver for wgpu tests on lavapipe; the wasm target,
+//!   (Mesa's Vulkan driver for wgpu tests on lavapipe; GNU parallel for
+//!   the sharded-evaluation recipe's test; the wasm target,
 //!   Trunk, wasm-bindgen-cli, Chromium and playwright-core for the browser
 //!   tests), fetches and converts the MobileSAM weights, runs every Rust
 //!   test with the wgpu tests made mandatory, then the browser tests.
@@ -99,6 +100,7 @@ fn demo(args: &[String]) -> Result<(), String> {
 
 fn test(extra: &[String]) -> Result<(), String> {
     tools::ensure_vulkan_driver()?;
+    tools::ensure_gnu_parallel()?;
     let cargo_test = || {
         let mut cmd = tools::cargo();
         cmd.args(["test", "--workspace", "--exclude", "s2m-web"])

@@ -81,3 +81,8 @@ pub fn ensure_chromium() -> Result<(), String> {
 pub fn ensure_vulkan_driver() -> Result<(), String> {
     apt_install(&["mesa-vulkan-drivers"])
 }
+
+/// GNU parallel: the sharded-evaluation recipe for one machine is tested.
+pub fn ensure_gnu_parallel() -> Result<(), String> {
+    apt_install(&["parallel"])
+}
