@@ -7,11 +7,12 @@ use js_sys::{Array, Object, Reflect, Uint8Array};
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use s2m_core::mask_metrics::threshold_iou_curve;
 use s2m_core::pipeline::Segmentation;
 use s2m_core::result_files::{boxes_json, confidence_png, mask_png};
 use s2m_core::score_map_file::ScoreMap;
 use s2m_core::score_map_file::naming::{score_map_for, score_map_stem};
+use s2m_eval::ground_truth::VoidPixels;
+use s2m_eval::threshold_curve::frame_iou_curve;
 use s2m_weights::{Manifest, ManifestEntry, StorageDType};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
@@ -71,7 +72,7 @@ struct PageState {
     view_overlay: Option<HtmlCanvasElement>,
     /// The ground-truth mask of the current image at the models' size,
     /// and the IoU-vs-threshold curve of plain thresholding against it.
-    truth: Option<Vec<bool>>,
+    truth: Option<Vec<u8>>,
     curve: Option<Vec<(f32, f32)>>,
     /// The frames chosen or dropped, the current one shown.
     frames: Vec<Frame>,
@@ -434,16 +435,13 @@ pub fn App(
             // The curve depends on the result and the truth, not the slider.
             let curve = s
                 .curve
-                .get_or_insert_with(|| threshold_iou_curve(&layers.scores, truth, 64));
+                .get_or_insert_with(|| frame_iou_curve(&layers.scores, truth, VoidPixels::Excluded));
             if let Some(canvas) = curve_ref.get_untracked() {
                 draw_curve(&canvas, curve, s2m, threshold);
             }
             let best = curve.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1));
-            let iou = |v: Option<f32>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
             Some(format!(
-                "threshold {threshold:.3}: IoU {}; S2M (no threshold): IoU {}; best threshold {}",
-                iou(plain),
-                iou(s2m),
+                "threshold {threshold:.3}: IoU {plain:.3}; S2M (no threshold): IoU {s2m:.3}; best threshold {}",
                 best.map_or("-".to_string(), |(t, v)| format!("{t:.3} (IoU {v:.3})"))
             ))
         });
@@ -831,10 +829,11 @@ pub fn App(
                     ),
                 ));
             }
-            let truth: Vec<bool> = label
+            // 1 (anomaly) where any channel is bright, else 0 (inlier).
+            let truth: Vec<u8> = label
                 .rgb
                 .chunks_exact(3)
-                .map(|p| p.iter().any(|&v| v > 127))
+                .map(|p| p.iter().any(|&v| v > 127) as u8)
                 .collect();
             state.update_value(|s| {
                 s.truth = Some(truth);

@@ -5,7 +5,8 @@
 //! the IoU-vs-threshold curve of plain thresholding (the paper's figure 2,
 //! `s2m_core::mask_metrics`). Layers are drawn in model pixels.
 
-use s2m_core::mask_metrics::{mask_iou, threshold_mask};
+use s2m_eval::ground_truth::VoidPixels;
+use s2m_eval::threshold_curve::mask_iou;
 use wasm_bindgen::{Clamped, JsCast};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
@@ -118,7 +119,7 @@ impl ResultLayers {
                 .scores
                 .iter()
                 .flat_map(|&s| {
-                    if s >= threshold {
+                    if s > threshold {
                         [0, 140, 255, 140]
                     } else {
                         [0, 0, 0, 0]
@@ -129,12 +130,15 @@ impl ResultLayers {
         Some(rgba)
     }
 
-    /// IoU with `truth` of thresholding at `threshold` and of S2M's mask.
-    pub fn ious(&self, truth: &[bool], threshold: f32) -> (Option<f32>, Option<f32>) {
-        let s2m: Vec<bool> = self.confidence.iter().map(|&c| c > 0.0).collect();
+    /// IoU with `truth` (0 / 1 labels) of thresholding at `threshold`
+    /// (score > threshold) and of S2M's mask (confidence > 0), with
+    /// `s2m eval`'s metric code.
+    pub fn ious(&self, truth: &[u8], threshold: f32) -> (f32, f32) {
+        let plain = self.scores.iter().map(|&s| s > threshold);
+        let s2m = self.confidence.iter().map(|&c| c > 0.0);
         (
-            mask_iou(&threshold_mask(&self.scores, threshold), truth),
-            mask_iou(&s2m, truth),
+            mask_iou(plain, truth, VoidPixels::Excluded) as f32,
+            mask_iou(s2m, truth, VoidPixels::Excluded) as f32,
         )
     }
 }
@@ -167,12 +171,7 @@ pub fn rgba_canvas(rgba: &[u8], width: usize, height: usize) -> Option<HtmlCanva
 
 /// Plots IoU against threshold (`curve`: (threshold, IoU) pairs), S2M's
 /// IoU as a horizontal line, and the slider's threshold as a vertical one.
-pub fn draw_curve(
-    canvas: &HtmlCanvasElement,
-    curve: &[(f32, f32)],
-    s2m_iou: Option<f32>,
-    threshold: f32,
-) {
+pub fn draw_curve(canvas: &HtmlCanvasElement, curve: &[(f32, f32)], s2m_iou: f32, threshold: f32) {
     let Some(ctx) = context(canvas) else { return };
     let (w, h) = (canvas.width() as f64, canvas.height() as f64);
     let (left, bottom, top, right) = (40.0, h - 24.0, 10.0, w - 10.0);
@@ -205,15 +204,13 @@ pub fn draw_curve(
         }
     }
     ctx.stroke();
-    if let Some(iou) = s2m_iou {
-        ctx.set_stroke_style_str("#ff00c8");
-        ctx.begin_path();
-        ctx.move_to(left, y(iou));
-        ctx.line_to(right, y(iou));
-        ctx.stroke();
-        ctx.set_fill_style_str("#ff00c8");
-        let _ = ctx.fill_text(&format!("S2M {iou:.3}"), right - 70.0, y(iou) - 4.0);
-    }
+    ctx.set_stroke_style_str("#ff00c8");
+    ctx.begin_path();
+    ctx.move_to(left, y(s2m_iou));
+    ctx.line_to(right, y(s2m_iou));
+    ctx.stroke();
+    ctx.set_fill_style_str("#ff00c8");
+    let _ = ctx.fill_text(&format!("S2M {s2m_iou:.3}"), right - 70.0, y(s2m_iou) - 4.0);
     ctx.set_stroke_style_str("#ffdc00");
     ctx.set_line_width(1.0);
     ctx.begin_path();

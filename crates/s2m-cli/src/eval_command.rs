@@ -8,7 +8,8 @@
 //! - `s2m`: S2M's confidence map (the scorer's map, the prompt
 //!   generator's boxes, SAM's masks);
 //! - `threshold:scorer`: plain thresholding of the map the pipeline's
-//!   scorer gave (`--scorer`);
+//!   scorer gave (`--scorer`); `threshold:energy` (RPL / PEBAL) and
+//!   `threshold:novelty` say which score it must be;
 //! - `threshold:DIR`: plain thresholding of the score maps in DIR, by
 //!   frame stem (`.npy`, `.npz`, `.pfm`, `.tif(f)`, `.score.png`); needs
 //!   no model at all when no other method does.
@@ -22,8 +23,8 @@ use std::str::FromStr;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use s2m_core::score_map_file::ScoreMap;
 use s2m_core::readback::read_f32;
+use s2m_core::score_map_file::ScoreMap;
 use s2m_eval::components::ComponentFilters;
 use s2m_eval::datasets::{Dataset, Layout, Sample};
 use s2m_eval::ground_truth::{FrameLabels, VoidPixels};
@@ -115,7 +116,10 @@ pub struct EvalArgs {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum MethodChoice {
     S2m,
-    ThresholdScorer,
+    /// The scorer's map; `Some(name)` when named after its score
+    /// (`threshold:energy`, `threshold:novelty`), which must then be the
+    /// scorer's.
+    ThresholdScorer(Option<&'static str>),
     ThresholdMaps(PathBuf),
 }
 
@@ -125,9 +129,15 @@ impl FromStr for MethodChoice {
     fn from_str(text: &str) -> Result<Self, String> {
         match text.split_once(':') {
             None if text == "s2m" => Ok(MethodChoice::S2m),
-            Some(("threshold", "scorer")) => Ok(MethodChoice::ThresholdScorer),
-            Some(("threshold", dir)) if !dir.is_empty() => Ok(MethodChoice::ThresholdMaps(dir.into())),
-            _ => Err(format!("`{text}`: expected s2m, threshold:scorer or threshold:DIR")),
+            Some(("threshold", "scorer")) => Ok(MethodChoice::ThresholdScorer(None)),
+            Some(("threshold", "energy")) => Ok(MethodChoice::ThresholdScorer(Some("energy"))),
+            Some(("threshold", "novelty")) => Ok(MethodChoice::ThresholdScorer(Some("novelty"))),
+            Some(("threshold", dir)) if !dir.is_empty() => {
+                Ok(MethodChoice::ThresholdMaps(dir.into()))
+            }
+            _ => Err(format!(
+                "`{text}`: expected s2m, threshold:scorer (or threshold:energy / threshold:novelty, the scorer's score) or threshold:DIR"
+            )),
         }
     }
 }
@@ -157,12 +167,23 @@ fn merge(parts: &[PathBuf], out: &Path) -> Result<()> {
 }
 
 fn write_and_print(results: &s2m_eval::run::finalise::RunResults, out: &Path) -> Result<()> {
-    let written = write_reports(results, out).with_context(|| format!("cannot write the reports into {}", out.display()))?;
+    let written = write_reports(results, out)
+        .with_context(|| format!("cannot write the reports into {}", out.display()))?;
     let (columns, rows) = table(results);
     println!("{}", s2m_eval::report::settings_line(results));
-    println!("{:<24} {}", "method", columns.iter().map(|c| format!("{c:>9}")).collect::<String>());
+    println!(
+        "{:<24} {}",
+        "method",
+        columns
+            .iter()
+            .map(|c| format!("{c:>9}"))
+            .collect::<String>()
+    );
     for (name, values) in rows {
-        println!("{name:<24} {}", values.iter().map(|v| format!("{v:>9}")).collect::<String>());
+        println!(
+            "{name:<24} {}",
+            values.iter().map(|v| format!("{v:>9}")).collect::<String>()
+        );
     }
     for path in written {
         println!("wrote {}", path.display());
@@ -179,7 +200,10 @@ struct Scoring {
 }
 
 fn evaluate(args: &EvalArgs) -> Result<()> {
-    let root = args.dataset.as_ref().context("a dataset folder is needed")?;
+    let root = args
+        .dataset
+        .as_ref()
+        .context("a dataset folder is needed")?;
     let out = args.out.as_ref().context("--out is needed")?;
     let layout = match args.layout {
         Layout::Folder { .. } => Layout::Folder {
@@ -206,9 +230,28 @@ fn evaluate(args: &EvalArgs) -> Result<()> {
             bail!("--method {m:?} is given twice");
         }
     }
-    let needs_pipeline = args.methods.iter().any(|m| !matches!(m, MethodChoice::ThresholdMaps(_)));
+    for m in &args.methods {
+        if let MethodChoice::ThresholdScorer(Some(score)) = m {
+            if *score != scorer_score(&args.scorer) {
+                bail!(
+                    "--method threshold:{score} needs a scorer giving it; --scorer {} gives {}",
+                    scorer_name(&args.scorer),
+                    scorer_score(&args.scorer)
+                );
+            }
+        }
+    }
+    let needs_pipeline = args
+        .methods
+        .iter()
+        .any(|m| !matches!(m, MethodChoice::ThresholdMaps(_)));
     let segmenter = if needs_pipeline {
-        Some(Segmenter::load(&args.model, &args.generator, args.generator_size, &args.scorer)?)
+        Some(Segmenter::load(
+            &args.model,
+            &args.generator,
+            args.generator_size,
+            &args.scorer,
+        )?)
     } else {
         None
     };
@@ -218,7 +261,9 @@ fn evaluate(args: &EvalArgs) -> Result<()> {
         .map(|m| Method {
             name: match m {
                 MethodChoice::S2m => "s2m".into(),
-                MethodChoice::ThresholdScorer => format!("threshold:{}", scorer_name(&args.scorer)),
+                MethodChoice::ThresholdScorer(_) => {
+                    format!("threshold:{}", scorer_name(&args.scorer))
+                }
                 MethodChoice::ThresholdMaps(dir) => format!("threshold:{}", dir.display()),
             },
             kind: match m {
@@ -239,21 +284,37 @@ fn evaluate(args: &EvalArgs) -> Result<()> {
     };
     let description = format!(
         "{} ({:?})",
-        root.file_name().map_or_else(|| root.display().to_string(), |n| n.to_string_lossy().into_owned()),
+        root.file_name().map_or_else(
+            || root.display().to_string(),
+            |n| n.to_string_lossy().into_owned()
+        ),
         dataset.layout
     );
     let part_dir = match args.shard {
         Some(_) => out.clone(),
         None => out.join(".part"),
     };
+    // Files that could not become frames (no label image) count among the
+    // dataset's frames as skipped, numbered after the frames; the first
+    // shard reports them.
+    let listed = dataset.samples.len();
     let mut part = PartWriter::create(
         &part_dir,
         description,
-        dataset.samples.len(),
+        listed + dataset.skipped.len(),
         (shard.index, shard.count),
         settings,
         methods,
     )?;
+    if shard.index == 0 {
+        for (k, skipped) in dataset.skipped.iter().enumerate() {
+            part.skip_frame(
+                listed + k,
+                &skipped.path.display().to_string(),
+                skipped.reason.clone(),
+            );
+        }
+    }
     let frames: Vec<(usize, &Sample)> = dataset.shard(shard.index, shard.count);
     let scoring = Scoring {
         methods: args.methods.clone(),
@@ -265,24 +326,36 @@ fn evaluate(args: &EvalArgs) -> Result<()> {
         (Some(segmenter), ScorerChoice::Novelty) => {
             eprintln!("embedding the frames for the novelty scorer…");
             let files: Vec<PathBuf> = frames.iter().map(|(_, s)| s.image.clone()).collect();
-            Some(NoveltyReference::build(segmenter.pipeline(), &files, &[], segmenter.device())?)
+            Some(NoveltyReference::build(
+                segmenter.pipeline(),
+                &files,
+                &[],
+                segmenter.device(),
+            )?)
         }
         _ => None,
     };
 
     let progress = ProgressBar::new(frames.len() as u64).with_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} frames, ETA {eta} {msg}")
-            .context("progress bar template")?
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} frames, ETA {eta} {msg}",
+        )
+        .context("progress bar template")?
+        .progress_chars("=> "),
     );
     for (position, (index, sample)) in frames.iter().enumerate() {
         progress.set_message(sample.name.clone());
-        let novelty_input = novelty.as_mut().map(|r| (r.take_embedding(position), r.bank_for(position)));
+        let novelty_input = novelty
+            .as_mut()
+            .map(|r| (r.take_embedding(position), r.bank_for(position)));
         let outcome = sample
             .read_labels()
             .map_err(anyhow::Error::from)
             .and_then(|labels| Ok((scoring.maps(sample, &labels, novelty_input)?, labels)));
-        match outcome.and_then(|(maps, labels)| part.add_frame(*index, &sample.name, &labels, &maps).map_err(|e| anyhow::anyhow!(e))) {
+        match outcome.and_then(|(maps, labels)| {
+            part.add_frame(*index, &sample.name, &labels, &maps)
+                .map_err(|e| anyhow::anyhow!(e))
+        }) {
             Ok(()) => {}
             Err(error) => {
                 let reason = format!("{error:#}");
@@ -303,8 +376,18 @@ fn evaluate(args: &EvalArgs) -> Result<()> {
         return Ok(());
     }
     let results = finalise(std::slice::from_ref(&part_dir))?;
-    std::fs::remove_dir_all(&part_dir).with_context(|| format!("cannot remove {}", part_dir.display()))?;
+    std::fs::remove_dir_all(&part_dir)
+        .with_context(|| format!("cannot remove {}", part_dir.display()))?;
     write_and_print(&results, out)
+}
+
+/// What the scorer's map holds.
+fn scorer_score(scorer: &ScorerChoice) -> &'static str {
+    match scorer {
+        ScorerChoice::File => "the files' scores",
+        ScorerChoice::Novelty => "novelty",
+        ScorerChoice::Rpl(_) | ScorerChoice::Pebal(_) => "energy",
+    }
 }
 
 fn scorer_name(scorer: &ScorerChoice) -> &'static str {
@@ -342,7 +425,9 @@ impl Scoring {
                     );
                 }
                 let map_file = match self.scorer {
-                    ScorerChoice::File => Some(score_map_file(&sample.image, self.score_maps.as_deref())?),
+                    ScorerChoice::File => {
+                        Some(score_map_file(&sample.image, self.score_maps.as_deref())?)
+                    }
                     _ => None,
                 };
                 let (segmentation, score_map, _) =
@@ -356,7 +441,7 @@ impl Scoring {
             .iter()
             .map(|m| match (m, &pipeline) {
                 (MethodChoice::S2m, Some((confidence, _))) => Ok(confidence.clone()),
-                (MethodChoice::ThresholdScorer, Some((_, scores))) => Ok(scores.clone()),
+                (MethodChoice::ThresholdScorer(_), Some((_, scores))) => Ok(scores.clone()),
                 (MethodChoice::ThresholdMaps(dir), _) => read_map(&sample.image, dir, size),
                 _ => unreachable!("the pipeline runs when a method needs it"),
             })
@@ -381,8 +466,18 @@ mod tests {
     #[test]
     fn methods_parse() {
         assert_eq!("s2m".parse(), Ok(MethodChoice::S2m));
-        assert_eq!("threshold:scorer".parse(), Ok(MethodChoice::ThresholdScorer));
-        assert_eq!("threshold:maps/rpl".parse(), Ok(MethodChoice::ThresholdMaps("maps/rpl".into())));
+        assert_eq!(
+            "threshold:scorer".parse(),
+            Ok(MethodChoice::ThresholdScorer(None))
+        );
+        assert_eq!(
+            "threshold:energy".parse(),
+            Ok(MethodChoice::ThresholdScorer(Some("energy")))
+        );
+        assert_eq!(
+            "threshold:maps/rpl".parse(),
+            Ok(MethodChoice::ThresholdMaps("maps/rpl".into()))
+        );
         for bad in ["threshold:", "threshold", "sam", "s2m:x"] {
             assert!(bad.parse::<MethodChoice>().is_err(), "{bad}");
         }

@@ -31,7 +31,10 @@ impl FromStr for Shard {
         if k == 0 || n == 0 || k > n {
             return Err(bad());
         }
-        Ok(Shard { index: k - 1, count: n })
+        Ok(Shard {
+            index: k - 1,
+            count: n,
+        })
     }
 }
 

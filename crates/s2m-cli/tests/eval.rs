@@ -17,7 +17,10 @@ use common::{repo_root, temp_dir, weights_dir};
 use serde_json::Value;
 
 fn s2m(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_s2m")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_s2m"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn ok(output: Output) -> Output {
@@ -79,10 +82,14 @@ fn shards_in_separate_processes_merge_to_the_single_run() {
     }
     let whole = results(&single);
     assert_eq!(whole["images"].as_array().unwrap().len(), 7);
-    let ap = whole["methods"][0]["pixel"]["average_precision"].as_f64().unwrap();
+    let ap = whole["methods"][0]["pixel"]["average_precision"]
+        .as_f64()
+        .unwrap();
     assert!(ap > 0.5, "AP {ap}");
 
-    let parts: Vec<PathBuf> = (1..=3).map(|k| temp_dir(&format!("eval-part-{k}"))).collect();
+    let parts: Vec<PathBuf> = (1..=3)
+        .map(|k| temp_dir(&format!("eval-part-{k}")))
+        .collect();
     let children: Vec<_> = parts
         .iter()
         .enumerate()
@@ -105,24 +112,41 @@ fn shards_in_separate_processes_merge_to_the_single_run() {
     let mut merged_results = results(&merged);
     assert_eq!(merged_results["shards"], 3);
     merged_results["shards"] = whole["shards"].clone();
-    assert_eq!(merged_results, whole, "merged shards differ from the single run");
+    assert_eq!(
+        merged_results, whole,
+        "merged shards differ from the single run"
+    );
 }
 
 #[test]
 fn broken_frames_are_skipped_with_their_paths_and_counted() {
     let dataset = scenes("eval-broken-in", 3);
-    std::fs::write(dataset.join("scene-001.mask.png"), b"\x89PNG\r\n\x1a\ntruncated").unwrap();
+    std::fs::write(
+        dataset.join("scene-001.mask.png"),
+        b"\x89PNG\r\n\x1a\ntruncated",
+    )
+    .unwrap();
     std::fs::remove_file(dataset.join("scene-002.npy")).unwrap();
+    std::fs::copy(
+        dataset.join("scene-000.png"),
+        dataset.join("unlabelled.png"),
+    )
+    .unwrap();
     let out = temp_dir("eval-broken");
     let output = ok(eval_maps(&dataset, &out, &[]).output().unwrap());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("scene-001.mask.png"), "{stderr}");
     assert!(stderr.contains("no score map for"), "{stderr}");
+    assert!(
+        stderr.contains("unlabelled.png: no label image"),
+        "{stderr}"
+    );
     let r = results(&out);
     assert_eq!(r["images"].as_array().unwrap().len(), 1);
-    assert_eq!(r["skipped"].as_array().unwrap().len(), 2);
+    assert_eq!(r["skipped"].as_array().unwrap().len(), 3);
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(md.contains("1 of 3 frames evaluated (2 skipped)"), "{md}");
+    assert!(md.contains("1 of 4 frames evaluated (3 skipped)"), "{md}");
+    assert!(md.contains("unlabelled.png (#3): no label image"), "{md}");
 }
 
 #[test]
@@ -130,12 +154,24 @@ fn bad_arguments_are_refused_before_any_work() {
     let dataset = scenes("eval-args-in", 1);
     let out = temp_dir("eval-args");
     for (args, needle) in [
-        (vec!["--method", "sam"], "expected s2m, threshold:scorer or threshold:DIR"),
+        (vec!["--method", "sam"], "expected s2m, threshold:scorer"),
         (vec!["--method", "s2m", "--shard", "4/3"], "expected K/N"),
-        (vec!["--method", "threshold:/nonexistent", "--layout", "smiyc"], "images"),
+        (
+            vec!["--method", "threshold:energy"],
+            "--scorer file gives the files' scores",
+        ),
+        (
+            vec!["--method", "threshold:/nonexistent", "--layout", "smiyc"],
+            "images",
+        ),
     ] {
         let mut command = Command::new(env!("CARGO_BIN_EXE_s2m"));
-        command.arg("eval").arg(&dataset).args(&args).arg("--out").arg(&out);
+        command
+            .arg("eval")
+            .arg(&dataset)
+            .args(&args)
+            .arg("--out")
+            .arg(&out);
         let output = command.output().unwrap();
         assert!(!output.status.success(), "{args:?}");
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -151,7 +187,14 @@ fn s2m_and_thresholding_in_one_pass() {
     ok(Command::new(env!("CARGO_BIN_EXE_s2m"))
         .arg("eval")
         .arg(&dataset)
-        .args(["--method", "s2m", "--method", "threshold:scorer", "--scorer", "file"])
+        .args([
+            "--method",
+            "s2m",
+            "--method",
+            "threshold:scorer",
+            "--scorer",
+            "file",
+        ])
         .args(["--track", "obstacle"])
         .arg("--generator")
         .arg(&generator)
@@ -178,12 +221,19 @@ fn s2m_and_thresholding_in_one_pass() {
         .collect();
     assert!(!rows.is_empty(), "no scene with objects");
     for row in rows {
-        let (s2m_iou, plain_iou) = (row["iou"][0].as_f64().unwrap(), row["iou"][1].as_f64().unwrap());
+        let (s2m_iou, plain_iou) = (
+            row["iou"][0].as_f64().unwrap(),
+            row["iou"][1].as_f64().unwrap(),
+        );
         assert!(s2m_iou > 0.8 && plain_iou > 0.8, "{row}");
     }
     // S2M's confidence map needs no threshold: its IoU is IoU(t = 0).
     assert_eq!(s2m["threshold_free_iou"], s2m["iou_curve"][0]);
-    assert!(s2m["components"]["mean_siou"].as_f64().unwrap() > 0.6, "{}", s2m["components"]);
+    assert!(
+        s2m["components"]["mean_siou"].as_f64().unwrap() > 0.6,
+        "{}",
+        s2m["components"]
+    );
 }
 
 /// The committed recipes (`crates/s2m-eval/recipes/`): the Slurm array
@@ -211,7 +261,9 @@ fn slurm_and_gnu_parallel_recipes_merge_to_the_single_run() {
             .output()
             .unwrap());
     }
-    let parts: Vec<PathBuf> = (1..=3).map(|k| slurm_run.join(format!("part-{k}"))).collect();
+    let parts: Vec<PathBuf> = (1..=3)
+        .map(|k| slurm_run.join(format!("part-{k}")))
+        .collect();
     let merged = slurm_run.join("report");
     let mut args: Vec<&std::ffi::OsStr> = vec!["eval".as_ref(), "merge".as_ref()];
     args.extend(parts.iter().map(|p| p.as_os_str()));

@@ -218,10 +218,15 @@ pub struct ComponentMetrics {
 impl ComponentCounts {
     pub fn add(&mut self, frame: &FrameComponents) {
         for (k, &tau) in TAUS.iter().enumerate() {
-            let tp = frame.ground_truth_siou.iter().filter(|&&s| s >= tau).count() as u64;
+            let tp = frame
+                .ground_truth_siou
+                .iter()
+                .filter(|&&s| s >= tau)
+                .count() as u64;
             self.true_positives[k] += tp;
             self.false_negatives[k] += frame.ground_truth_siou.len() as u64 - tp;
-            self.false_positives[k] += frame.predicted_ppv.iter().filter(|&&p| p < tau).count() as u64;
+            self.false_positives[k] +=
+                frame.predicted_ppv.iter().filter(|&&p| p < tau).count() as u64;
         }
         self.siou_sum += frame.ground_truth_siou.iter().sum::<f64>();
         self.ground_truth_components += frame.ground_truth_siou.len() as u64;
@@ -234,8 +239,13 @@ impl ComponentCounts {
         (0..TAUS.len())
             .map(|k| {
                 let tp = self.true_positives[k] as f64;
-                let denominator = 2.0 * tp + (self.false_negatives[k] + self.false_positives[k]) as f64;
-                if denominator == 0.0 { 0.0 } else { 2.0 * tp / denominator }
+                let denominator =
+                    2.0 * tp + (self.false_negatives[k] + self.false_positives[k]) as f64;
+                if denominator == 0.0 {
+                    0.0
+                } else {
+                    2.0 * tp / denominator
+                }
             })
             .collect()
     }
@@ -263,7 +273,9 @@ mod tests {
     };
 
     fn mask(rows: &[&str]) -> Vec<bool> {
-        rows.iter().flat_map(|r| r.chars().map(|c| c == '#')).collect()
+        rows.iter()
+            .flat_map(|r| r.chars().map(|c| c == '#'))
+            .collect()
     }
 
     #[test]

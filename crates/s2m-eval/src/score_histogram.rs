@@ -49,7 +49,11 @@ pub fn bin_floor(bin: usize) -> f32 {
         !ordered
     };
     let floor = f32::from_bits(bits);
-    if floor.is_nan() { f32::NEG_INFINITY } else { floor }
+    if floor.is_nan() {
+        f32::NEG_INFINITY
+    } else {
+        floor
+    }
 }
 
 /// Anomaly and inlier pixel counts per score bin.
@@ -284,7 +288,9 @@ mod tests {
 
     #[test]
     fn a_perfect_ranking_has_ap_and_auroc_one() {
-        let m = histogram(&[0.1, 0.2, 0.8, 0.9], &[I, I, A, A]).metrics().unwrap();
+        let m = histogram(&[0.1, 0.2, 0.8, 0.9], &[I, I, A, A])
+            .metrics()
+            .unwrap();
         assert_eq!(m.average_precision, 1.0);
         assert_eq!(m.auroc, 1.0);
         assert_eq!(m.fpr_at_95_tpr, 0.0);
@@ -298,7 +304,9 @@ mod tests {
         // Points: (R 0.5, P 1), (R 0.5, P 0.5), (R 1, P 2/3), (R 1, P 0.5).
         // AP = 0.5 * 1 + 0.5 * 2/3; ROC: (0, .5), (.5, .5), (.5, 1), (1, 1):
         // AUROC = 0.75; TPR >= 95 % first at FPR 0.5.
-        let m = histogram(&[0.9, 0.8, 0.7, 0.1, 0.5], &[A, I, A, I, V]).metrics().unwrap();
+        let m = histogram(&[0.9, 0.8, 0.7, 0.1, 0.5], &[A, I, A, I, V])
+            .metrics()
+            .unwrap();
         assert!((m.average_precision - (0.5 + 1.0 / 3.0)).abs() < 1e-12);
         assert!((m.auroc - 0.75).abs() < 1e-12);
         assert_eq!(m.fpr_at_95_tpr, 0.5);
@@ -329,6 +337,11 @@ mod tests {
         assert_eq!(merged, histogram(&[0.9, 0.1, 0.7, -2.0], &[A, I, I, A]));
         let back = ScoreHistogram::try_from(&merged.to_sparse()).unwrap();
         assert_eq!(back, merged);
-        assert!(ScoreHistogram::try_from(&SparseHistogram { bins: vec![(u32::MAX, 1, 0)] }).is_err());
+        assert!(
+            ScoreHistogram::try_from(&SparseHistogram {
+                bins: vec![(u32::MAX, 1, 0)]
+            })
+            .is_err()
+        );
     }
 }

@@ -135,6 +135,22 @@ pub fn mask_iou(predicted: impl IntoIterator<Item = bool>, labels: &[u8], void: 
     }
 }
 
+/// Plain thresholding of one frame over its own score range, as the
+/// page plots it: (raw threshold, IoU) at the 101 thresholds; empty
+/// without a finite score.
+pub fn frame_iou_curve(scores: &[f32], labels: &[u8], void: VoidPixels) -> Vec<(f32, f32)> {
+    let Some(range) = ScoreRange::of(scores) else {
+        return Vec::new();
+    };
+    let curve = FrameCurve::compute(scores, labels, void, range);
+    curve
+        .iou
+        .iter()
+        .enumerate()
+        .map(|(i, &iou)| (range.threshold(i) as f32, iou as f32))
+        .collect()
+}
+
 /// The mean of per-image curves over a dataset, accumulated image by image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MeanCurve {
@@ -194,13 +210,13 @@ impl MeanCurve {
 
     pub fn metrics(&self) -> ThresholdMetrics {
         let iou = self.iou();
-        let (best_step, best_iou) = iou
-            .iter()
-            .copied()
-            .enumerate()
-            .fold((0, f64::NEG_INFINITY), |best, (i, v)| {
-                if v > best.1 { (i, v) } else { best }
-            });
+        let (best_step, best_iou) =
+            iou.iter()
+                .copied()
+                .enumerate()
+                .fold((0, f64::NEG_INFINITY), |best, (i, v)| {
+                    if v > best.1 { (i, v) } else { best }
+                });
         let step = normalised_threshold(1);
         let au_iou = iou.windows(2).map(|w| (w[0] + w[1]) / 2.0 * step).sum();
         let f1 = self.f1();
@@ -221,7 +237,12 @@ mod tests {
     #[test]
     fn thresholds_split_where_the_scores_are_strictly_above() {
         // Scores 0, 0.5, 1 on a unit range; the anomaly is the 0.5 pixel.
-        let curve = FrameCurve::compute(&[0.0, 0.5, 1.0], &[I, A, I], VoidPixels::Excluded, ScoreRange::UNIT);
+        let curve = FrameCurve::compute(
+            &[0.0, 0.5, 1.0],
+            &[I, A, I],
+            VoidPixels::Excluded,
+            ScoreRange::UNIT,
+        );
         // t = 0: {0.5, 1} predicted: I = 1, U = 2.
         assert_eq!(curve.iou[0], 0.5);
         assert_eq!(curve.f1[0], 2.0 / 3.0);
@@ -234,7 +255,10 @@ mod tests {
 
     #[test]
     fn raw_scores_are_normalised_by_the_range() {
-        let range = ScoreRange { low: -10.0, high: 10.0 };
+        let range = ScoreRange {
+            low: -10.0,
+            high: 10.0,
+        };
         // t = 0.5 stands for 0: scores 1 and 5 above it.
         let curve = FrameCurve::compute(&[-3.0, 1.0, 5.0], &[I, A, A], VoidPixels::Excluded, range);
         assert_eq!(curve.iou[50], 1.0);
@@ -246,17 +270,30 @@ mod tests {
     fn void_pixels_are_left_out_or_count_against() {
         let scores = [0.9, 0.9, 0.1];
         let labels = [A, V, I];
-        let excluded = FrameCurve::compute(&scores, &labels, VoidPixels::Excluded, ScoreRange::UNIT);
-        let counted = FrameCurve::compute(&scores, &labels, VoidPixels::CountedAsInlier, ScoreRange::UNIT);
+        let excluded =
+            FrameCurve::compute(&scores, &labels, VoidPixels::Excluded, ScoreRange::UNIT);
+        let counted = FrameCurve::compute(
+            &scores,
+            &labels,
+            VoidPixels::CountedAsInlier,
+            ScoreRange::UNIT,
+        );
         assert_eq!(excluded.iou[50], 1.0);
         assert_eq!(counted.iou[50], 0.5);
-        assert_eq!(mask_iou([true, true, false], &labels, VoidPixels::Excluded), 1.0);
-        assert_eq!(mask_iou([true, true, false], &labels, VoidPixels::CountedAsInlier), 0.5);
+        assert_eq!(
+            mask_iou([true, true, false], &labels, VoidPixels::Excluded),
+            1.0
+        );
+        assert_eq!(
+            mask_iou([true, true, false], &labels, VoidPixels::CountedAsInlier),
+            0.5
+        );
     }
 
     #[test]
     fn empty_prediction_and_truth_give_zero() {
-        let curve = FrameCurve::compute(&[0.0, 0.0], &[I, I], VoidPixels::Excluded, ScoreRange::UNIT);
+        let curve =
+            FrameCurve::compute(&[0.0, 0.0], &[I, I], VoidPixels::Excluded, ScoreRange::UNIT);
         assert!(curve.iou.iter().all(|&v| v == 0.0));
         assert_eq!(mask_iou([false, false], &[I, I], VoidPixels::Excluded), 0.0);
     }
@@ -264,7 +301,10 @@ mod tests {
     #[test]
     fn the_mean_curve_gives_best_iou_auiou_and_mean_f1() {
         let mut mean = MeanCurve::default();
-        let mut a = FrameCurve { iou: vec![0.0; 101], f1: vec![0.0; 101] };
+        let mut a = FrameCurve {
+            iou: vec![0.0; 101],
+            f1: vec![0.0; 101],
+        };
         let mut b = a.clone();
         a.iou[10] = 1.0;
         b.iou[10] = 0.5;
@@ -282,10 +322,23 @@ mod tests {
     }
 
     #[test]
+    fn a_frame_curve_runs_over_its_own_range() {
+        let curve = frame_iou_curve(&[2.0, 4.0, 6.0], &[I, A, A], VoidPixels::Excluded);
+        assert_eq!(curve.len(), THRESHOLD_STEPS);
+        assert_eq!(curve[0], (2.0, 1.0));
+        assert_eq!(curve[50], (4.0, 0.5));
+        assert_eq!(curve[100], (6.0, 0.0));
+        assert!(frame_iou_curve(&[f32::NAN], &[A], VoidPixels::Excluded).is_empty());
+    }
+
+    #[test]
     fn a_frame_range_holds_its_finite_scores() {
         assert_eq!(
             ScoreRange::of(&[3.0, f32::NAN, -1.0, f32::INFINITY]),
-            Some(ScoreRange { low: -1.0, high: 3.0 })
+            Some(ScoreRange {
+                low: -1.0,
+                high: 3.0
+            })
         );
         assert_eq!(ScoreRange::of(&[f32::NAN]), None);
     }

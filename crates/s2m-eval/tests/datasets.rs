@@ -10,9 +10,11 @@ use s2m_eval::datasets::{Dataset, Layout};
 fn gray(path: &Path, values: &[u8], width: u32) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let height = values.len() as u32 / width;
-    GrayImage::from_fn(width, height, |x, y| Luma([values[(y * width + x) as usize]]))
-        .save(path)
-        .unwrap();
+    GrayImage::from_fn(width, height, |x, y| {
+        Luma([values[(y * width + x) as usize]])
+    })
+    .save(path)
+    .unwrap();
 }
 
 fn picture(path: &Path) {
@@ -34,7 +36,13 @@ fn plain_folder_with_masks_beside_the_images() {
     gray(&root.join("labels/scene-001.png"), &[255, 0, 7, 0], 2);
     picture(&root.join("scene-002.png")); // no label
     let dataset = Dataset::open(root, Layout::Auto).unwrap();
-    assert_eq!(dataset.layout, Layout::Folder { anomaly: 255, void: None });
+    assert_eq!(
+        dataset.layout,
+        Layout::Folder {
+            anomaly: 255,
+            void: None
+        }
+    );
     assert_eq!(dataset.samples.len(), 2);
     assert_eq!(dataset.samples[0].name, "scene-000.png");
     assert_eq!(labels_of(&dataset, 0), [0, 1, 1, 0]);
@@ -43,7 +51,14 @@ fn plain_folder_with_masks_beside_the_images() {
     assert!(dataset.skipped[0].path.ends_with("scene-002.png"));
     assert!(dataset.skipped[0].reason.contains("scene-002.mask.png"));
 
-    let custom = Dataset::open(root, Layout::Folder { anomaly: 7, void: Some(255) }).unwrap();
+    let custom = Dataset::open(
+        root,
+        Layout::Folder {
+            anomaly: 7,
+            void: Some(255),
+        },
+    )
+    .unwrap();
     assert_eq!(labels_of(&custom, 1), [255, 0, 1, 0]);
 }
 
@@ -52,7 +67,11 @@ fn road_anomaly_release() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     picture(&root.join("frames/animals01.jpg"));
-    gray(&root.join("frames/animals01.labels/labels_semantic.png"), &[0, 2, 2, 0], 2);
+    gray(
+        &root.join("frames/animals01.labels/labels_semantic.png"),
+        &[0, 2, 2, 0],
+        2,
+    );
     let dataset = Dataset::open(root, Layout::Auto).unwrap();
     assert_eq!(dataset.layout, Layout::RoadAnomaly);
     assert_eq!(labels_of(&dataset, 0), [0, 1, 1, 0]);
@@ -63,7 +82,11 @@ fn smiyc_fishyscapes_and_camvid_ood() {
     let dir = tempfile::tempdir().unwrap();
     let smiyc = dir.path().join("smiyc");
     picture(&smiyc.join("images/validation0000.jpg"));
-    gray(&smiyc.join("labels_masks/validation0000_labels_semantic.png"), &[0, 1, 255, 0], 2);
+    gray(
+        &smiyc.join("labels_masks/validation0000_labels_semantic.png"),
+        &[0, 1, 255, 0],
+        2,
+    );
     let dataset = Dataset::open(&smiyc, Layout::Auto).unwrap();
     assert_eq!(dataset.layout, Layout::Smiyc);
     assert_eq!(labels_of(&dataset, 0), [0, 1, 255, 0]);
@@ -77,7 +100,11 @@ fn smiyc_fishyscapes_and_camvid_ood() {
 
     let camvid = dir.path().join("camvid");
     picture(&camvid.join("test_ood/0001TP_008550.png"));
-    gray(&camvid.join("testannot_ood/0001TP_008550.png"), &[3, 12, 11, 0], 2);
+    gray(
+        &camvid.join("testannot_ood/0001TP_008550.png"),
+        &[3, 12, 11, 0],
+        2,
+    );
     let dataset = Dataset::open(&camvid, Layout::Auto).unwrap();
     assert_eq!(dataset.layout, Layout::CamVidOod);
     assert_eq!(labels_of(&dataset, 0), [0, 1, 255, 0]);
@@ -88,13 +115,27 @@ fn malformed_labels_are_errors_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     picture(&root.join("images/a.jpg"));
-    gray(&root.join("labels_masks/a_labels_semantic.png"), &[0, 9, 0, 0], 2);
+    gray(
+        &root.join("labels_masks/a_labels_semantic.png"),
+        &[0, 9, 0, 0],
+        2,
+    );
     picture(&root.join("images/b.jpg"));
-    std::fs::write(root.join("labels_masks/b_labels_semantic.png"), b"not a png").unwrap();
+    std::fs::write(
+        root.join("labels_masks/b_labels_semantic.png"),
+        b"not a png",
+    )
+    .unwrap();
     picture(&root.join("images/c.jpg"));
-    RgbImage::from_pixel(2, 2, image::Rgb([60, 250, 240])).save(root.join("labels_masks/c_labels_semantic.png")).unwrap();
+    RgbImage::from_pixel(2, 2, image::Rgb([60, 250, 240]))
+        .save(root.join("labels_masks/c_labels_semantic.png"))
+        .unwrap();
     let dataset = Dataset::open(root, Layout::Smiyc).unwrap();
-    for (k, expected) in [(0, "value 9 at pixel (1, 0)"), (1, "b_labels_semantic.png"), (2, "colour image")] {
+    for (k, expected) in [
+        (0, "value 9 at pixel (1, 0)"),
+        (1, "b_labels_semantic.png"),
+        (2, "colour image"),
+    ] {
         let message = dataset.samples[k].read_labels().unwrap_err().to_string();
         assert!(message.contains(expected), "{message}");
         assert!(message.contains("labels_masks"), "{message}");
@@ -105,8 +146,18 @@ fn malformed_labels_are_errors_naming_the_file() {
 fn a_folder_without_frames_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     assert!(Dataset::open(&dir.path().join("missing"), Layout::Auto).is_err());
-    assert!(Dataset::open(dir.path(), Layout::Auto).unwrap_err().to_string().contains("no frame"));
-    assert!(Dataset::open(dir.path(), Layout::Smiyc).unwrap_err().to_string().contains("images"));
+    assert!(
+        Dataset::open(dir.path(), Layout::Auto)
+            .unwrap_err()
+            .to_string()
+            .contains("no frame")
+    );
+    assert!(
+        Dataset::open(dir.path(), Layout::Smiyc)
+            .unwrap_err()
+            .to_string()
+            .contains("images")
+    );
 }
 
 #[test]

@@ -59,7 +59,10 @@ fn frame(k: usize) -> (FrameLabels, Vec<Vec<f32>>) {
             energy[i] = -10.0 - k as f32 * 0.1 + noise + if inside { 3.0 } else { 0.0 };
         }
     }
-    (FrameLabels::new(h, w, labels).unwrap(), vec![confidence, energy])
+    (
+        FrameLabels::new(h, w, labels).unwrap(),
+        vec![confidence, energy],
+    )
 }
 
 const FRAMES: usize = 11;
@@ -82,7 +85,8 @@ fn write_parts(dir: &std::path::Path, shards: usize) -> Vec<PathBuf> {
                     continue;
                 }
                 let (labels, scores) = frame(k);
-                part.add_frame(k, &format!("frame-{k}"), &labels, &scores).unwrap();
+                part.add_frame(k, &format!("frame-{k}"), &labels, &scores)
+                    .unwrap();
             }
             part.finish().unwrap()
         })
@@ -119,7 +123,12 @@ fn results_equal_the_metrics_computed_directly() {
     }
     let mut mean = MeanCurve::default();
     for (labels, scores) in &frames {
-        mean.add(&FrameCurve::compute(&scores[1], labels.labels(), VoidPixels::Excluded, range.unwrap()));
+        mean.add(&FrameCurve::compute(
+            &scores[1],
+            labels.labels(),
+            VoidPixels::Excluded,
+            range.unwrap(),
+        ));
     }
     let energy = &results.methods[1];
     assert_eq!(energy.range, range.unwrap());
@@ -146,11 +155,20 @@ fn reports_hold_the_table_curves_and_rows() {
     assert!(md.contains("| threshold:energy |"));
     assert!(md.contains("frame-5 (#5): unreadable"));
     let html = std::fs::read_to_string(dir.path().join("report/report.html")).unwrap();
-    assert_eq!(html.matches("<svg").count(), 3, "one curve chart and two histograms");
+    assert_eq!(
+        html.matches("<svg").count(),
+        3,
+        "one curve chart and two histograms"
+    );
     assert!(html.contains("id=\"images\"") && html.contains("<script>"));
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report/results.json")).unwrap()).unwrap();
-    assert_eq!(json["methods"][1]["iou_curve"].as_array().unwrap().len(), 101);
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report/results.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        json["methods"][1]["iou_curve"].as_array().unwrap().len(),
+        101
+    );
 }
 
 #[test]
@@ -159,28 +177,47 @@ fn parts_of_another_run_or_missing_shards_are_refused() {
     let parts = write_parts(&dir.path().join("a"), 3);
     let message = finalise(&parts[..2]).unwrap_err().to_string();
     assert!(message.contains("missing shards 3/3"), "{message}");
-    let message = finalise(&[parts[0].clone(), parts[0].clone()]).unwrap_err().to_string();
+    let message = finalise(&[parts[0].clone(), parts[0].clone()])
+        .unwrap_err()
+        .to_string();
     assert!(message.contains("given twice"), "{message}");
     let other = write_parts(&dir.path().join("b"), 1);
-    let message = finalise(&[parts[0].clone(), other[0].clone()]).unwrap_err().to_string();
+    let message = finalise(&[parts[0].clone(), other[0].clone()])
+        .unwrap_err()
+        .to_string();
     assert!(message.contains("shard count"), "{message}");
     // A truncated frame file.
     let frames = parts[1].join("frames.bin");
     let bytes = std::fs::read(&frames).unwrap();
     std::fs::write(&frames, &bytes[..bytes.len() - 10]).unwrap();
     let message = finalise(&parts).unwrap_err().to_string();
-    assert!(message.contains("frames.bin") && message.contains("truncated") || message.contains("method 1"), "{message}");
+    assert!(
+        message.contains("frames.bin") && message.contains("truncated")
+            || message.contains("method 1"),
+        "{message}"
+    );
 }
 
 #[test]
 fn frames_whose_scores_do_not_fit_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let mut part = PartWriter::create(dir.path(), "x".into(), 1, (0, 1), SETTINGS, methods()).unwrap();
+    let mut part =
+        PartWriter::create(dir.path(), "x".into(), 1, (0, 1), SETTINGS, methods()).unwrap();
     let (labels, mut scores) = frame(0);
     scores[1].pop();
-    assert!(part.add_frame(0, "a", &labels, &scores).unwrap_err().to_string().contains("767 scores for a 24x32"));
+    assert!(
+        part.add_frame(0, "a", &labels, &scores)
+            .unwrap_err()
+            .to_string()
+            .contains("767 scores for a 24x32")
+    );
     let (_, mut scores) = frame(0);
     scores[0][3] = f32::NAN;
-    assert!(part.add_frame(0, "a", &labels, &scores).unwrap_err().to_string().contains("not finite"));
+    assert!(
+        part.add_frame(0, "a", &labels, &scores)
+            .unwrap_err()
+            .to_string()
+            .contains("not finite")
+    );
     assert!(part.add_frame(0, "a", &labels, &scores[..1]).is_err());
 }

@@ -25,7 +25,10 @@ struct Frame {
 }
 
 fn cases() -> Vec<Value> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/eval_metrics.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/eval_metrics.json"
+    );
     let text = std::fs::read_to_string(path).expect("the fixture is committed");
     let json: Value = serde_json::from_str(&text).expect("fixture JSON");
     json["cases"].as_array().expect("cases").clone()
@@ -39,14 +42,26 @@ fn frames(case: &Value) -> Vec<Frame> {
         .map(|f| Frame {
             height: f["height"].as_u64().unwrap() as usize,
             width: f["width"].as_u64().unwrap() as usize,
-            scores: f["scores"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect(),
-            labels: f["labels"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u8).collect(),
+            scores: f["scores"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect(),
+            labels: f["labels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as u8)
+                .collect(),
         })
         .collect()
 }
 
 fn close(name: &str, got: f64, expected: &Value, tolerance: f64) {
-    let expected = expected.as_f64().unwrap_or_else(|| panic!("{name}: no reference"));
+    let expected = expected
+        .as_f64()
+        .unwrap_or_else(|| panic!("{name}: no reference"));
     assert!(
         (got - expected).abs() <= tolerance,
         "{name}: got {got}, scikit-learn/NumPy {expected} (tolerance {tolerance})"
@@ -98,12 +113,37 @@ fn threshold_metrics_match_s2m_reference_code() {
             }
             let reference = &case[key];
             let m = mean.metrics();
-            close(&format!("{name} {key} best IoU"), m.best_iou, &reference["best_iou"], 1e-12);
-            close(&format!("{name} {key} threshold"), m.best_threshold, &reference["best_threshold"], 1e-12);
-            close(&format!("{name} {key} AuIoU"), m.au_iou, &reference["au_iou"], 1e-12);
-            close(&format!("{name} {key} mean F1"), m.mean_f1, &reference["mean_f1"], 1e-12);
+            close(
+                &format!("{name} {key} best IoU"),
+                m.best_iou,
+                &reference["best_iou"],
+                1e-12,
+            );
+            close(
+                &format!("{name} {key} threshold"),
+                m.best_threshold,
+                &reference["best_threshold"],
+                1e-12,
+            );
+            close(
+                &format!("{name} {key} AuIoU"),
+                m.au_iou,
+                &reference["au_iou"],
+                1e-12,
+            );
+            close(
+                &format!("{name} {key} mean F1"),
+                m.mean_f1,
+                &reference["mean_f1"],
+                1e-12,
+            );
             for (i, got) in mean.iou().into_iter().enumerate() {
-                close(&format!("{name} {key} IoU({i})"), got, &reference["iou_curve"][i], 1e-12);
+                close(
+                    &format!("{name} {key} IoU({i})"),
+                    got,
+                    &reference["iou_curve"][i],
+                    1e-12,
+                );
             }
         }
     }
@@ -133,16 +173,41 @@ fn component_metrics_match_the_smiyc_reference() {
             let mut counts = ComponentCounts::default();
             for f in frames(&case) {
                 let predicted: Vec<bool> = f.scores.iter().map(|&s| s >= threshold).collect();
-                counts.add(&FrameComponents::compute(&predicted, &f.labels, f.height, f.width, filters));
+                counts.add(&FrameComponents::compute(
+                    &predicted, &f.labels, f.height, f.width, filters,
+                ));
             }
             let m = counts.metrics();
             let reference = &case["components"][key];
             let label = format!("{name} {key}");
-            close(&format!("{label} sIoU"), m.mean_siou, &reference["mean_siou"], 1e-12);
-            close(&format!("{label} PPV"), m.mean_ppv, &reference["mean_ppv"], 1e-12);
-            close(&format!("{label} mean F1"), m.mean_f1, &reference["mean_f1"], 1e-12);
-            assert_eq!(m.ground_truth_components, reference["ground_truth_components"].as_u64().unwrap(), "{label}");
-            assert_eq!(m.predicted_components, reference["predicted_components"].as_u64().unwrap(), "{label}");
+            close(
+                &format!("{label} sIoU"),
+                m.mean_siou,
+                &reference["mean_siou"],
+                1e-12,
+            );
+            close(
+                &format!("{label} PPV"),
+                m.mean_ppv,
+                &reference["mean_ppv"],
+                1e-12,
+            );
+            close(
+                &format!("{label} mean F1"),
+                m.mean_f1,
+                &reference["mean_f1"],
+                1e-12,
+            );
+            assert_eq!(
+                m.ground_truth_components,
+                reference["ground_truth_components"].as_u64().unwrap(),
+                "{label}"
+            );
+            assert_eq!(
+                m.predicted_components,
+                reference["predicted_components"].as_u64().unwrap(),
+                "{label}"
+            );
         }
     }
 }

@@ -66,8 +66,14 @@ mod tests {
             anomaly: 255,
             void: Some(128),
         };
-        assert_eq!([0, 255, 128, 7].map(|v| white.map(v)), [Some(0), Some(1), Some(255), Some(0)]);
-        assert_eq!([0, 1, 2, 3].map(|v| LabelMapping::RoadAnomaly.map(v)), [Some(0), Some(0), Some(1), Some(1)]);
+        assert_eq!(
+            [0, 255, 128, 7].map(|v| white.map(v)),
+            [Some(0), Some(1), Some(255), Some(0)]
+        );
+        assert_eq!(
+            [0, 1, 2, 3].map(|v| LabelMapping::RoadAnomaly.map(v)),
+            [Some(0), Some(0), Some(1), Some(1)]
+        );
         assert_eq!(
             [0, 1, 2, 255, 7].map(|v| LabelMapping::Benchmark.map(v)),
             [Some(0), Some(1), Some(255), Some(255), None]

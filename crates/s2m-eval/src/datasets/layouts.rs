@@ -20,7 +20,10 @@ pub enum Layout {
     /// Detected from the sub-folders present.
     Auto,
     /// A plain folder; `anomaly` / `void`: the mask values meaning so.
-    Folder { anomaly: u8, void: Option<u8> },
+    Folder {
+        anomaly: u8,
+        void: Option<u8>,
+    },
     RoadAnomaly,
     Smiyc,
     Fishyscapes,
@@ -81,7 +84,10 @@ fn images_in(dir: &Path) -> Result<Vec<PathBuf>, DatasetError> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file())
         .filter(|p| {
-            let name = p.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_ascii_lowercase())
+                .unwrap_or_default();
             let image = p
                 .extension()
                 .map(|e| e.to_string_lossy().to_ascii_lowercase())
@@ -94,7 +100,9 @@ fn images_in(dir: &Path) -> Result<Vec<PathBuf>, DatasetError> {
 }
 
 fn stem(path: &Path) -> String {
-    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Lists the frames of `root` laid out as `layout`.
@@ -105,7 +113,11 @@ pub fn list(root: &Path, layout: Layout) -> Result<Dataset, DatasetError> {
             message: "not a folder".into(),
         });
     }
-    let layout = if layout == Layout::Auto { Layout::detect(root) } else { layout };
+    let layout = if layout == Layout::Auto {
+        Layout::detect(root)
+    } else {
+        layout
+    };
     // The folder of the frames, each frame's candidate label files, and
     // how labels map.
     type Candidates = Box<dyn Fn(&Path) -> Vec<PathBuf>>;
@@ -113,7 +125,11 @@ pub fn list(root: &Path, layout: Layout) -> Result<Dataset, DatasetError> {
         Layout::Auto => unreachable!("detected above"),
         Layout::Folder { anomaly, void } => {
             let images = root.join("images");
-            let frames_dir = if images.is_dir() { images } else { root.to_path_buf() };
+            let frames_dir = if images.is_dir() {
+                images
+            } else {
+                root.to_path_buf()
+            };
             let root = root.to_path_buf();
             (
                 frames_dir,
@@ -134,7 +150,10 @@ pub fn list(root: &Path, layout: Layout) -> Result<Dataset, DatasetError> {
             root.join("frames"),
             Box::new(|image: &Path| {
                 let dir = image.parent().unwrap_or(Path::new("."));
-                vec![dir.join(format!("{}.labels", stem(image))).join("labels_semantic.png")]
+                vec![
+                    dir.join(format!("{}.labels", stem(image)))
+                        .join("labels_semantic.png"),
+                ]
             }),
             LabelMapping::RoadAnomaly,
         ),
@@ -142,7 +161,9 @@ pub fn list(root: &Path, layout: Layout) -> Result<Dataset, DatasetError> {
             let labels = root.join("labels_masks");
             (
                 root.join("images"),
-                Box::new(move |image: &Path| vec![labels.join(format!("{}_labels_semantic.png", stem(image)))]),
+                Box::new(move |image: &Path| {
+                    vec![labels.join(format!("{}_labels_semantic.png", stem(image)))]
+                }),
                 LabelMapping::Benchmark,
             )
         }
@@ -152,7 +173,10 @@ pub fn list(root: &Path, layout: Layout) -> Result<Dataset, DatasetError> {
                 root.join("original"),
                 Box::new(move |image: &Path| {
                     let name = image.file_name().map(PathBuf::from).unwrap_or_default();
-                    vec![labels.join(&name), labels.join(format!("{}.png", stem(image)))]
+                    vec![
+                        labels.join(&name),
+                        labels.join(format!("{}.png", stem(image))),
+                    ]
                 }),
                 LabelMapping::Benchmark,
             )
@@ -193,7 +217,11 @@ pub fn list(root: &Path, layout: Layout) -> Result<Dataset, DatasetError> {
             None => skipped.push(Skipped {
                 reason: format!(
                     "no label image (looked for {})",
-                    tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+                    tried
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 path: image,
             }),
@@ -202,7 +230,10 @@ pub fn list(root: &Path, layout: Layout) -> Result<Dataset, DatasetError> {
     if samples.is_empty() {
         return Err(DatasetError::Layout {
             path: root.to_path_buf(),
-            message: format!("no frame with a label image in the {layout:?} layout ({} without)", skipped.len()),
+            message: format!(
+                "no frame with a label image in the {layout:?} layout ({} without)",
+                skipped.len()
+            ),
         });
     }
     Ok(Dataset {

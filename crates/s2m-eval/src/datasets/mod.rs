@@ -88,7 +88,9 @@ impl Sample {
         reader.limits(limits);
         let (width, height) = reader.into_dimensions().map_err(|e| error(e.to_string()))?;
         if width as u64 * height as u64 > MAX_LABEL_PIXELS {
-            return Err(error(format!("{width}x{height} is over {MAX_LABEL_PIXELS} pixels")));
+            return Err(error(format!(
+                "{width}x{height} is over {MAX_LABEL_PIXELS} pixels"
+            )));
         }
         let image = ImageReader::open(&self.labels)
             .and_then(|r| r.with_guessed_format())
@@ -100,7 +102,10 @@ impl Sample {
             image::DynamicImage::ImageLuma16(gray) => gray
                 .as_raw()
                 .iter()
-                .map(|&v| u8::try_from(v).map_err(|_| error(format!("16-bit label value {v} is over 255"))))
+                .map(|&v| {
+                    u8::try_from(v)
+                        .map_err(|_| error(format!("16-bit label value {v} is over 255")))
+                })
                 .collect::<Result<_, _>>()?,
             other if other.color().has_color() || other.color().has_alpha() => {
                 // Masks saved as RGB with equal channels are accepted.

@@ -46,16 +46,27 @@ fn draw_iou_curves<'a>(
         .draw()?;
     for (k, m) in results.methods.iter().enumerate() {
         let colour = COLOURS[k % COLOURS.len()];
-        let points = m.iou_curve.iter().enumerate().map(|(i, &v)| (normalised_threshold(i), v));
+        let points = m
+            .iou_curve
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| (normalised_threshold(i), v));
         chart
             .draw_series(LineSeries::new(points, colour.stroke_width(2)))?
             .label(m.method.name.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
+            });
         if let Some(free) = m.threshold_free_iou {
             chart
-                .draw_series(LineSeries::new([(0.0, free), (1.0, free)], colour.stroke_width(1)))?
+                .draw_series(LineSeries::new(
+                    [(0.0, free), (1.0, free)],
+                    colour.stroke_width(1),
+                ))?
                 .label(format!("{} (no threshold)", m.method.name))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(1)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(1))
+                });
         }
     }
     chart
@@ -86,13 +97,28 @@ fn draw_histogram<'a>(
     let h = &method.histogram;
     let share = |counts: &[u64]| {
         let total = counts.iter().sum::<u64>().max(1) as f64;
-        counts.iter().map(|&c| c as f64 / total).collect::<Vec<f64>>()
+        counts
+            .iter()
+            .map(|&c| c as f64 / total)
+            .collect::<Vec<f64>>()
     };
     let (anomaly, inlier) = (share(&h.anomaly), share(&h.inlier));
-    let top = anomaly.iter().chain(&inlier).copied().fold(0.0, f64::max).max(1e-9) * 1.1;
+    let top = anomaly
+        .iter()
+        .chain(&inlier)
+        .copied()
+        .fold(0.0, f64::max)
+        .max(1e-9)
+        * 1.1;
     let bins = anomaly.len().max(1);
     let mut chart = ChartBuilder::on(root)
-        .caption(format!("{}: scores of in- and out-of-distribution pixels", method.method.name), ("sans-serif", 16))
+        .caption(
+            format!(
+                "{}: scores of in- and out-of-distribution pixels",
+                method.method.name
+            ),
+            ("sans-serif", 16),
+        )
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(44)
@@ -103,14 +129,19 @@ fn draw_histogram<'a>(
         .y_desc("share of pixels")
         .draw()?;
     let width = 1.0 / bins as f64;
-    for (values, colour, label) in [(&inlier, COLOURS[1], "in-distribution"), (&anomaly, COLOURS[0], "anomaly")] {
+    for (values, colour, label) in [
+        (&inlier, COLOURS[1], "in-distribution"),
+        (&anomaly, COLOURS[0], "anomaly"),
+    ] {
         chart
             .draw_series(values.iter().enumerate().map(|(i, &v)| {
                 let x = i as f64 * width;
                 Rectangle::new([(x, 0.0), (x + width, v)], colour.mix(0.45).filled())
             }))?
             .label(label)
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.mix(0.45).filled()));
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.mix(0.45).filled())
+            });
     }
     chart.configure_series_labels().border_style(BLACK).draw()?;
     Ok(())

@@ -8,7 +8,10 @@ use super::{charts, percent, settings_line, table};
 use crate::run::finalise::RunResults;
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:70em}\
@@ -29,7 +32,11 @@ pub fn render(results: &RunResults) -> String {
         out,
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title><style>{STYLE}</style></head><body>"
     );
-    let _ = write!(out, "<h1>{title}</h1><p>{}</p>", escape(&settings_line(results)));
+    let _ = write!(
+        out,
+        "<h1>{title}</h1><p>{}</p>",
+        escape(&settings_line(results))
+    );
     let (columns, rows) = table(results);
     let _ = write!(out, "<table id=\"summary\"><thead><tr><th>method</th>");
     for c in &columns {
@@ -48,12 +55,19 @@ pub fn render(results: &RunResults) -> String {
         "</tbody></table><p>All in %. IoU, AuIoU, F1: S2M's metrics over 101 thresholds; AP, FPR95, \
          AUROC: SMIYC's pixel metrics; sIoU, PPV, F1 (components): SMIYC's component metrics.</p>"
     );
-    let _ = write!(out, "<h2>IoU against threshold</h2>{}", charts::iou_curves(results));
+    let _ = write!(
+        out,
+        "<h2>IoU against threshold</h2>{}",
+        charts::iou_curves(results)
+    );
     let _ = write!(out, "<h2>Score histograms</h2>");
     for m in &results.methods {
         out.push_str(&charts::score_histogram(m));
     }
-    let _ = write!(out, "<h2>Per image (IoU, %)</h2><table id=\"images\"><thead><tr><th>#</th><th>frame</th><th>anomaly px</th>");
+    let _ = write!(
+        out,
+        "<h2>Per image (IoU, %)</h2><table id=\"images\"><thead><tr><th>#</th><th>frame</th><th>anomaly px</th>"
+    );
     for m in &results.methods {
         let _ = write!(out, "<th>{}</th>", escape(&m.method.name));
     }
@@ -75,7 +89,13 @@ pub fn render(results: &RunResults) -> String {
     if !results.skipped.is_empty() {
         let _ = write!(out, "<h2>Skipped frames</h2><ul>");
         for s in &results.skipped {
-            let _ = write!(out, "<li>{} (#{}): {}</li>", escape(&s.name), s.index, escape(&s.reason));
+            let _ = write!(
+                out,
+                "<li>{} (#{}): {}</li>",
+                escape(&s.name),
+                s.index,
+                escape(&s.reason)
+            );
         }
         let _ = write!(out, "</ul>");
     }

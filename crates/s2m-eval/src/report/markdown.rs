@@ -33,12 +33,23 @@ pub fn render(results: &RunResults) -> String {
         );
     }
     let _ = writeln!(out, "\n## Per image (IoU, %)\n");
-    let names: Vec<&str> = results.methods.iter().map(|m| m.method.name.as_str()).collect();
+    let names: Vec<&str> = results
+        .methods
+        .iter()
+        .map(|m| m.method.name.as_str())
+        .collect();
     let _ = writeln!(out, "| # | frame | anomaly px | {} |", names.join(" | "));
     let _ = writeln!(out, "|---|---|---|{}", "---|".repeat(names.len()));
     for row in &results.images {
         let ious: Vec<String> = row.iou.iter().map(|&v| super::percent(v)).collect();
-        let _ = writeln!(out, "| {} | {} | {} | {} |", row.index, row.name, row.anomaly_pixels, ious.join(" | "));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            row.index,
+            row.name,
+            row.anomaly_pixels,
+            ious.join(" | ")
+        );
     }
     if !results.skipped.is_empty() {
         let _ = writeln!(out, "\n## Skipped frames\n");

@@ -41,13 +41,24 @@ pub fn percent(value: f64) -> String {
 /// The headline table: (column title, value per method).
 pub fn table(results: &RunResults) -> (Vec<&'static str>, Vec<(String, Vec<String>)>) {
     let columns = vec![
-        "IoU", "AuIoU", "F1", "IoU (no threshold)", "AP", "FPR95", "AUROC", "sIoU", "PPV", "F1 (components)",
+        "IoU",
+        "AuIoU",
+        "F1",
+        "IoU (no threshold)",
+        "AP",
+        "FPR95",
+        "AUROC",
+        "sIoU",
+        "PPV",
+        "F1 (components)",
     ];
     let rows = results
         .methods
         .iter()
         .map(|m: &MethodResults| {
-            let pixel = |f: fn(&crate::score_histogram::PixelMetrics) -> f64| m.pixel.as_ref().map_or("-".into(), |p| percent(f(p)));
+            let pixel = |f: fn(&crate::score_histogram::PixelMetrics) -> f64| {
+                m.pixel.as_ref().map_or("-".into(), |p| percent(f(p)))
+            };
             (
                 m.method.name.clone(),
                 vec![
@@ -72,7 +83,9 @@ pub fn table(results: &RunResults) -> (Vec<&'static str>, Vec<(String, Vec<Strin
 pub fn settings_line(results: &RunResults) -> String {
     let void = match results.settings.void {
         crate::ground_truth::VoidPixels::Excluded => "void pixels excluded",
-        crate::ground_truth::VoidPixels::CountedAsInlier => "void pixels counted as in-distribution (S2M's reference code)",
+        crate::ground_truth::VoidPixels::CountedAsInlier => {
+            "void pixels counted as in-distribution (S2M's reference code)"
+        }
     };
     format!(
         "{} of {} frames evaluated ({} skipped), {} shard(s); {void}; components: predictions under {} px dropped, ground truth under {} px void.",

@@ -76,7 +76,10 @@ pub struct ImageRow {
 #[derive(Debug, thiserror::Error)]
 pub enum FinaliseError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Part { path: PathBuf, message: String },
     #[error("the parts do not belong to one run: {0}")]
@@ -113,7 +116,9 @@ impl FrameReader {
         let height = u32::from_le_bytes(header[8..12].try_into().unwrap()) as usize;
         let width = u32::from_le_bytes(header[12..16].try_into().unwrap()) as usize;
         if stored != index {
-            return Err(corrupt(format!("holds frame {stored} where part.json says {index}")));
+            return Err(corrupt(format!(
+                "holds frame {stored} where part.json says {index}"
+            )));
         }
         let pixels = height
             .checked_mul(width)
@@ -129,7 +134,12 @@ impl FrameReader {
             self.reader
                 .read_exact(&mut bytes)
                 .map_err(|e| corrupt(format!("frame {index} method {m}: {e}")))?;
-            scores.push(bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect());
+            scores.push(
+                bytes
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                    .collect(),
+            );
         }
         Ok(FrameRecord {
             height,
@@ -165,7 +175,10 @@ fn read_manifest(dir: &Path) -> Result<PartManifest, FinaliseError> {
 /// The results of the run whose parts are the folders `parts` (every
 /// shard exactly once, in any order).
 pub fn finalise(parts: &[PathBuf]) -> Result<RunResults, FinaliseError> {
-    let manifests = parts.iter().map(|p| read_manifest(p)).collect::<Result<Vec<_>, _>>()?;
+    let manifests = parts
+        .iter()
+        .map(|p| read_manifest(p))
+        .collect::<Result<Vec<_>, _>>()?;
     let first = manifests
         .first()
         .ok_or_else(|| FinaliseError::Mismatch("no part given".into()))?;
@@ -173,7 +186,11 @@ pub fn finalise(parts: &[PathBuf]) -> Result<RunResults, FinaliseError> {
     let mut seen = vec![false; shards];
     for (m, dir) in manifests.iter().zip(parts) {
         let what = |field: &str| {
-            FinaliseError::Mismatch(format!("{} has another {field} than {}", dir.display(), parts[0].display()))
+            FinaliseError::Mismatch(format!(
+                "{} has another {field} than {}",
+                dir.display(),
+                parts[0].display()
+            ))
         };
         if m.dataset != first.dataset || m.dataset_frames != first.dataset_frames {
             return Err(what("dataset"));
@@ -188,17 +205,27 @@ pub fn finalise(parts: &[PathBuf]) -> Result<RunResults, FinaliseError> {
             return Err(what("shard count"));
         }
         if std::mem::replace(&mut seen[m.shard.0], true) {
-            return Err(FinaliseError::Mismatch(format!("shard {}/{shards} given twice", m.shard.0 + 1)));
+            return Err(FinaliseError::Mismatch(format!(
+                "shard {}/{shards} given twice",
+                m.shard.0 + 1
+            )));
         }
     }
-    let missing: Vec<String> = (0..shards).filter(|&k| !seen[k]).map(|k| format!("{}/{shards}", k + 1)).collect();
+    let missing: Vec<String> = (0..shards)
+        .filter(|&k| !seen[k])
+        .map(|k| format!("{}/{shards}", k + 1))
+        .collect();
     if !missing.is_empty() {
-        return Err(FinaliseError::Mismatch(format!("missing shards {}", missing.join(", "))));
+        return Err(FinaliseError::Mismatch(format!(
+            "missing shards {}",
+            missing.join(", ")
+        )));
     }
 
     let methods = first.methods.clone();
     let settings = first.settings;
-    let mut histograms: Vec<ScoreHistogram> = methods.iter().map(|_| ScoreHistogram::default()).collect();
+    let mut histograms: Vec<ScoreHistogram> =
+        methods.iter().map(|_| ScoreHistogram::default()).collect();
     let mut ranges: Vec<Option<ScoreRange>> = vec![None; methods.len()];
     for (m, dir) in manifests.iter().zip(parts) {
         for k in 0..methods.len() {
@@ -257,7 +284,8 @@ pub fn finalise(parts: &[PathBuf]) -> Result<RunResults, FinaliseError> {
         return Err(FinaliseError::Mismatch("a frame is in two parts".into()));
     }
     let mut curves: Vec<MeanCurve> = methods.iter().map(|_| MeanCurve::default()).collect();
-    let mut counts: Vec<ComponentCounts> = methods.iter().map(|_| ComponentCounts::default()).collect();
+    let mut counts: Vec<ComponentCounts> =
+        methods.iter().map(|_| ComponentCounts::default()).collect();
     let mut free_iou_sum = vec![0.0f64; methods.len()];
     let mut frame_curves: Vec<Vec<Vec<f32>>> = Vec::with_capacity(names.len());
     let mut images = Vec::with_capacity(names.len());
@@ -265,19 +293,26 @@ pub fn finalise(parts: &[PathBuf]) -> Result<RunResults, FinaliseError> {
         let reader = readers
             .iter_mut()
             .find(|r| r.pending.front() == Some(&index))
-            .ok_or_else(|| FinaliseError::Mismatch(format!("frame {index} is out of order in its part")))?;
+            .ok_or_else(|| {
+                FinaliseError::Mismatch(format!("frame {index} is out of order in its part"))
+            })?;
         reader.pending.pop_front();
         let record = reader.read(index, methods.len())?;
         let mut row = ImageRow {
             index,
             name,
-            anomaly_pixels: record.labels.iter().filter(|&&l| l == crate::ground_truth::ANOMALY).count() as u64,
+            anomaly_pixels: record
+                .labels
+                .iter()
+                .filter(|&&l| l == crate::ground_truth::ANOMALY)
+                .count() as u64,
             iou: Vec::with_capacity(methods.len()),
         };
         let mut per_method = Vec::with_capacity(methods.len());
         for (k, method) in methods.iter().enumerate() {
             let scores = &record.scores[k];
-            let curve = FrameCurve::compute(scores, &record.labels, settings.void, normalisation[k]);
+            let curve =
+                FrameCurve::compute(scores, &record.labels, settings.void, normalisation[k]);
             curves[k].add(&curve);
             let predicted: Vec<bool> = match component_threshold[k] {
                 None => scores.iter().map(|&s| s > 0.0).collect(),
@@ -307,7 +342,8 @@ pub fn finalise(parts: &[PathBuf]) -> Result<RunResults, FinaliseError> {
     for (row, per_method) in images.iter_mut().zip(&frame_curves) {
         for (k, method) in methods.iter().enumerate() {
             if method.kind == ScoreKind::Scores {
-                let step = (metrics[k].best_threshold * (THRESHOLD_STEPS - 1) as f64).round() as usize;
+                let step =
+                    (metrics[k].best_threshold * (THRESHOLD_STEPS - 1) as f64).round() as usize;
                 row.iou[k] = per_method[k][step] as f64;
             }
         }
@@ -317,7 +353,8 @@ pub fn finalise(parts: &[PathBuf]) -> Result<RunResults, FinaliseError> {
         .enumerate()
         .map(|(k, method)| {
             let range = normalisation[k];
-            let (anomaly, inlier) = histograms[k].coarse((range.low as f32, range.high as f32), HISTOGRAM_BINS);
+            let (anomaly, inlier) =
+                histograms[k].coarse((range.low as f32, range.high as f32), HISTOGRAM_BINS);
             MethodResults {
                 method: method.clone(),
                 range,
@@ -339,7 +376,10 @@ pub fn finalise(parts: &[PathBuf]) -> Result<RunResults, FinaliseError> {
             }
         })
         .collect();
-    let mut skipped: Vec<SkippedFrame> = manifests.iter().flat_map(|m| m.skipped.iter().cloned()).collect();
+    let mut skipped: Vec<SkippedFrame> = manifests
+        .iter()
+        .flat_map(|m| m.skipped.iter().cloned())
+        .collect();
     skipped.sort_by_key(|s| s.index);
     Ok(RunResults {
         dataset: first.dataset.clone(),

@@ -30,7 +30,10 @@ pub enum ScoreKind {
     /// prediction is `confidence > 0`, which the component metrics use too.
     Confidence,
     /// A baseline's anomaly scores: normalised by their range over the
-    /// dataset; the component metrics threshold at the best pixel F1.
+    /// dataset; the component metrics threshold at the best pixel F1
+    /// (prediction = score >= the lowest score of the histogram bin where
+    /// F1 peaks, the pixels that curve point counts; SMIYC's code takes
+    /// `>` of its own bin edge).
     Scores,
 }
 

@@ -69,7 +69,11 @@ pub enum FrameError {
         width: usize,
     },
     #[error("method {method}: score {value} at pixel {index} is not finite")]
-    NotFinite { method: String, value: f32, index: usize },
+    NotFinite {
+        method: String,
+        value: f32,
+        index: usize,
+    },
     #[error("{count} score maps for {methods} methods")]
     Count { count: usize, methods: usize },
 }
@@ -209,8 +213,14 @@ impl PartWriter {
     /// Writes `part.json`; the part is complete.
     pub fn finish(mut self) -> Result<PathBuf, PartIoError> {
         let io = |path: PathBuf| move |source| PartIoError { path, source };
-        self.frames.flush().map_err(io(self.dir.join(FRAMES_FILE)))?;
-        self.manifest.histograms = self.histograms.iter().map(ScoreHistogram::to_sparse).collect();
+        self.frames
+            .flush()
+            .map_err(io(self.dir.join(FRAMES_FILE)))?;
+        self.manifest.histograms = self
+            .histograms
+            .iter()
+            .map(ScoreHistogram::to_sparse)
+            .collect();
         let path = self.dir.join(PART_FILE);
         let json = serde_json::to_string(&self.manifest).map_err(|e| PartIoError {
             path: path.clone(),
