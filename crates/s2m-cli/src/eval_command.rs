@@ -16,6 +16,11 @@
 //!
 //! A frame whose image, labels or score map is missing or malformed is
 //! reported with its path and skipped; the report counts the skipped.
+//!
+//! Merged shards give a single run's numbers for every method whose map
+//! depends on its frame alone. The novelty scorer (`--scorer novelty`)
+//! scores each frame against the other frames of its run, so sharded, its
+//! reference is the shard's frames.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -283,7 +288,7 @@ fn evaluate(args: &EvalArgs) -> Result<()> {
         },
     };
     let description = format!(
-        "{} ({:?})",
+        "{} ({})",
         root.file_name().map_or_else(
             || root.display().to_string(),
             |n| n.to_string_lossy().into_owned()
@@ -324,6 +329,11 @@ fn evaluate(args: &EvalArgs) -> Result<()> {
     };
     let mut novelty = match (&scoring.segmenter, &args.scorer) {
         (Some(segmenter), ScorerChoice::Novelty) => {
+            if shard.count > 1 {
+                // Each frame is scored against the others of its shard:
+                // the merged numbers are not those of a single run.
+                eprintln!("note: the novelty scorer's reference is this shard's frames ({shard})");
+            }
             eprintln!("embedding the frames for the novelty scorer…");
             let files: Vec<PathBuf> = frames.iter().map(|(_, s)| s.image.clone()).collect();
             Some(NoveltyReference::build(

@@ -53,6 +53,26 @@ impl FromStr for Layout {
     }
 }
 
+impl std::fmt::Display for Layout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Layout::Auto => write!(f, "detected layout"),
+            Layout::Folder {
+                anomaly,
+                void: None,
+            } => write!(f, "plain folder, anomaly = {anomaly}"),
+            Layout::Folder {
+                anomaly,
+                void: Some(void),
+            } => write!(f, "plain folder, anomaly = {anomaly}, void = {void}"),
+            Layout::RoadAnomaly => write!(f, "RoadAnomaly"),
+            Layout::Smiyc => write!(f, "SMIYC"),
+            Layout::Fishyscapes => write!(f, "Fishyscapes"),
+            Layout::CamVidOod => write!(f, "CamVid-OOD"),
+        }
+    }
+}
+
 impl Layout {
     /// The layout of the folder at `root`, by the sub-folders it has.
     pub fn detect(root: &Path) -> Layout {
@@ -196,7 +216,7 @@ pub fn list(root: &Path, layout: Layout) -> Result<Dataset, DatasetError> {
     if !frames_dir.is_dir() {
         return Err(DatasetError::Layout {
             path: frames_dir,
-            message: format!("missing: the {layout:?} layout keeps its frames there"),
+            message: format!("missing: the {layout} layout keeps its frames there"),
         });
     }
     let mut samples = Vec::new();
@@ -231,7 +251,7 @@ pub fn list(root: &Path, layout: Layout) -> Result<Dataset, DatasetError> {
         return Err(DatasetError::Layout {
             path: root.to_path_buf(),
             message: format!(
-                "no frame with a label image in the {layout:?} layout ({} without)",
+                "no frame with a label image in the {layout} layout ({} without)",
                 skipped.len()
             ),
         });
