@@ -1,6 +1,6 @@
 //! The report's charts as SVG text, drawn with plotters: mean IoU against
 //! the normalised threshold per method (the paper's figures 2 and 10),
-//! with S2M's threshold-free IoU as a level line; and each method's
+//! with S2M's threshold-free IoU as a dashed level line; and each method's
 //! judged-pixel score histogram, anomaly against inlier.
 
 use plotters::prelude::*;
@@ -17,21 +17,28 @@ const COLOURS: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
-/// Mean IoU(t) of every method.
-pub fn iou_curves(results: &RunResults) -> String {
+type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+type Drawn<'a> = Result<(), Box<dyn std::error::Error + 'a>>;
+
+/// The SVG text of a `size` chart drawn by `draw`. A chart that fails to
+/// draw (plotters' errors are layout errors here) is left as drawn so far:
+/// a report is still written.
+fn svg_chart(size: (u32, u32), draw: impl for<'a> FnOnce(&Area<'a>) -> Drawn<'a>) -> String {
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (640, 400)).into_drawing_area();
-        let _ = draw_iou_curves(&root, results);
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        let _ = draw(&root);
         let _ = root.present();
     }
     svg
 }
 
-fn draw_iou_curves<'a>(
-    root: &DrawingArea<SVGBackend<'a>, plotters::coord::Shift>,
-    results: &RunResults,
-) -> Result<(), Box<dyn std::error::Error + 'a>> {
+/// Mean IoU(t) of every method.
+pub fn iou_curves(results: &RunResults) -> String {
+    svg_chart((640, 400), |root| draw_iou_curves(root, results))
+}
+
+fn draw_iou_curves<'a>(root: &Area<'a>, results: &RunResults) -> Drawn<'a> {
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(root)
         .caption("IoU against the normalised threshold", ("sans-serif", 18))
@@ -59,8 +66,10 @@ fn draw_iou_curves<'a>(
             });
         if let Some(free) = m.threshold_free_iou {
             chart
-                .draw_series(LineSeries::new(
+                .draw_series(DashedLineSeries::new(
                     [(0.0, free), (1.0, free)],
+                    6,
+                    4,
                     colour.stroke_width(1),
                 ))?
                 .label(format!("{} (no threshold)", m.method.name))
@@ -80,19 +89,10 @@ fn draw_iou_curves<'a>(
 /// The share of anomaly and of inlier pixels per score interval of one
 /// method.
 pub fn score_histogram(method: &MethodResults) -> String {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (640, 300)).into_drawing_area();
-        let _ = draw_histogram(&root, method);
-        let _ = root.present();
-    }
-    svg
+    svg_chart((640, 300), |root| draw_histogram(root, method))
 }
 
-fn draw_histogram<'a>(
-    root: &DrawingArea<SVGBackend<'a>, plotters::coord::Shift>,
-    method: &MethodResults,
-) -> Result<(), Box<dyn std::error::Error + 'a>> {
+fn draw_histogram<'a>(root: &Area<'a>, method: &MethodResults) -> Drawn<'a> {
     root.fill(&WHITE)?;
     let h = &method.histogram;
     let share = |counts: &[u64]| {
