@@ -353,6 +353,7 @@ fn evaluate(args: &EvalArgs) -> Result<()> {
         .context("progress bar template")?
         .progress_chars("=> "),
     );
+    let mut evaluated = 0;
     for (position, (index, sample)) in frames.iter().enumerate() {
         progress.set_message(sample.name.clone());
         let novelty_input = novelty
@@ -366,7 +367,7 @@ fn evaluate(args: &EvalArgs) -> Result<()> {
             part.add_frame(*index, &sample.name, &labels, &maps)
                 .map_err(|e| anyhow::anyhow!(e))
         }) {
-            Ok(()) => {}
+            Ok(()) => evaluated += 1,
             Err(error) => {
                 let reason = format!("{error:#}");
                 progress.suspend(|| eprintln!("skipped {}: {reason}", sample.image.display()));
@@ -377,6 +378,12 @@ fn evaluate(args: &EvalArgs) -> Result<()> {
     }
     progress.finish_and_clear();
     let part_dir = part.finish()?;
+    if evaluated == 0 && !frames.is_empty() {
+        bail!(
+            "none of the {} frames could be evaluated (each is listed above with why)",
+            frames.len()
+        );
+    }
     if let Some(shard) = args.shard {
         println!(
             "wrote shard {shard} ({} frames) to {}; when every shard is done: s2m eval merge PARTS... --out REPORTS",

@@ -147,6 +147,18 @@ fn broken_frames_are_skipped_with_their_paths_and_counted() {
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("1 of 4 frames evaluated (3 skipped)"), "{md}");
     assert!(md.contains("unlabelled.png (#3): no label image"), "{md}");
+
+    // Nothing left to evaluate: an error, not an empty report.
+    std::fs::remove_file(dataset.join("scene-000.npy")).unwrap();
+    let output = eval_maps(&dataset, &temp_dir("eval-none"), &[])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("none of the 3 frames could be evaluated"),
+        "{stderr}"
+    );
 }
 
 #[test]
