@@ -176,19 +176,14 @@ fn write_and_print(results: &s2m_eval::run::finalise::RunResults, out: &Path) ->
         .with_context(|| format!("cannot write the reports into {}", out.display()))?;
     let (columns, rows) = table(results);
     println!("{}", s2m_eval::report::settings_line(results));
-    println!(
-        "{:<24} {}",
-        "method",
-        columns
-            .iter()
-            .map(|c| format!("{c:>9}"))
-            .collect::<String>()
-    );
+    let widths: Vec<usize> = columns.iter().map(|c| c.len().max(6)).collect();
+    let line = |first: &str, cells: Vec<String>| {
+        let cells: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:>w$}")).collect();
+        println!("{first:<24}  {}", cells.join("  "));
+    };
+    line("method", columns.iter().map(|c| c.to_string()).collect());
     for (name, values) in rows {
-        println!(
-            "{name:<24} {}",
-            values.iter().map(|v| format!("{v:>9}")).collect::<String>()
-        );
+        line(&name, values);
     }
     for path in written {
         println!("wrote {}", path.display());
