@@ -178,7 +178,11 @@ fn write_and_print(results: &s2m_eval::run::finalise::RunResults, out: &Path) ->
     println!("{}", s2m_eval::report::settings_line(results));
     let widths: Vec<usize> = columns.iter().map(|c| c.len().max(6)).collect();
     let line = |first: &str, cells: Vec<String>| {
-        let cells: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:>w$}")).collect();
+        let cells: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, &w)| format!("{c:>w$}"))
+            .collect();
         println!("{first:<24}  {}", cells.join("  "));
     };
     line("method", columns.iter().map(|c| c.to_string()).collect());
