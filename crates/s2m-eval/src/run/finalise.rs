@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::part::{FORMAT_VERSION, FRAMES_FILE, PART_FILE, PartManifest, SkippedFrame};
 use super::{Method, ScoreKind, Settings};
 use crate::components::{ComponentCounts, ComponentMetrics, FrameComponents, TAUS};
+use crate::ground_truth::ANOMALY;
 use crate::score_histogram::{PixelMetrics, ScoreHistogram};
 use crate::threshold_curve::{
     FrameCurve, MeanCurve, ScoreRange, THRESHOLD_STEPS, ThresholdMetrics, mask_iou,
@@ -172,13 +173,9 @@ fn read_manifest(dir: &Path) -> Result<PartManifest, FinaliseError> {
     Ok(manifest)
 }
 
-/// The results of the run whose parts are the folders `parts` (every
-/// shard exactly once, in any order).
-pub fn finalise(parts: &[PathBuf]) -> Result<RunResults, FinaliseError> {
-    let manifests = parts
-        .iter()
-        .map(|p| read_manifest(p))
-        .collect::<Result<Vec<_>, _>>()?;
+/// Checks that `manifests` (read from `parts`) are the shards of one run,
+/// each exactly once; returns the shard count.
+fn check_parts(manifests: &[PartManifest], parts: &[PathBuf]) -> Result<usize, FinaliseError> {
     let first = manifests
         .first()
         .ok_or_else(|| FinaliseError::Mismatch("no part given".into()))?;
@@ -221,47 +218,66 @@ pub fn finalise(parts: &[PathBuf]) -> Result<RunResults, FinaliseError> {
             missing.join(", ")
         )));
     }
+    Ok(shards)
+}
 
-    let methods = first.methods.clone();
-    let settings = first.settings;
+/// Per method, the parts' histograms added up and their score ranges
+/// joined.
+fn merge_accumulators(
+    manifests: &[PartManifest],
+    parts: &[PathBuf],
+    methods: usize,
+) -> Result<(Vec<ScoreHistogram>, Vec<Option<ScoreRange>>), FinaliseError> {
     let mut histograms: Vec<ScoreHistogram> =
-        methods.iter().map(|_| ScoreHistogram::default()).collect();
-    let mut ranges: Vec<Option<ScoreRange>> = vec![None; methods.len()];
+        (0..methods).map(|_| ScoreHistogram::default()).collect();
+    let mut ranges: Vec<Option<ScoreRange>> = vec![None; methods];
     for (m, dir) in manifests.iter().zip(parts) {
-        for k in 0..methods.len() {
-            let sparse = m.histograms.get(k).ok_or_else(|| FinaliseError::Part {
-                path: dir.join(PART_FILE),
-                message: "a histogram is missing".into(),
-            })?;
-            let h = ScoreHistogram::try_from(sparse).map_err(|e| FinaliseError::Part {
-                path: dir.join(PART_FILE),
-                message: e.to_string(),
-            })?;
+        let corrupt = |message: String| FinaliseError::Part {
+            path: dir.join(PART_FILE),
+            message,
+        };
+        for k in 0..methods {
+            let sparse = m
+                .histograms
+                .get(k)
+                .ok_or_else(|| corrupt("a histogram is missing".into()))?;
+            let h = ScoreHistogram::try_from(sparse).map_err(|e| corrupt(e.to_string()))?;
             histograms[k].merge(&h);
             if let Some(r) = m.ranges.get(k).copied().flatten() {
                 ranges[k] = Some(ranges[k].map_or(r, |joined| joined.union(r)));
             }
         }
     }
-    let pixel: Vec<Option<PixelMetrics>> = histograms.iter().map(ScoreHistogram::metrics).collect();
-    let normalisation: Vec<ScoreRange> = methods
-        .iter()
-        .zip(&ranges)
-        .map(|(m, r)| match m.kind {
-            ScoreKind::Confidence => ScoreRange::UNIT,
-            ScoreKind::Scores => r.unwrap_or(ScoreRange::UNIT),
-        })
-        .collect();
-    let component_threshold: Vec<Option<f32>> = methods
-        .iter()
-        .zip(&pixel)
-        .map(|(m, p)| match m.kind {
-            ScoreKind::Confidence => None,
-            ScoreKind::Scores => Some(p.map_or(f32::INFINITY, |p| p.best_f1_threshold)),
-        })
-        .collect();
+    Ok((histograms, ranges))
+}
 
-    // One pass over every frame, in dataset order.
+/// How each method's frames are judged in the pass over the frames.
+struct Judging<'a> {
+    methods: &'a [Method],
+    settings: Settings,
+    normalisation: Vec<ScoreRange>,
+    /// `None`: confidence > 0; `Some(t)`: score >= t.
+    component_threshold: Vec<Option<f32>>,
+}
+
+/// What the pass over the frames accumulates.
+struct FramePass {
+    curves: Vec<MeanCurve>,
+    counts: Vec<ComponentCounts>,
+    threshold_free_iou_sum: Vec<f64>,
+    /// Per frame and method: IoU at each threshold (for the rows).
+    frame_ious: Vec<Vec<Vec<f32>>>,
+    images: Vec<ImageRow>,
+}
+
+/// One pass over every frame of the parts, in dataset order.
+fn frame_pass(
+    manifests: &[PartManifest],
+    parts: &[PathBuf],
+    judging: &Judging,
+) -> Result<FramePass, FinaliseError> {
+    let methods = judging.methods;
+    let void = judging.settings.void;
     let mut readers = Vec::new();
     for (m, dir) in manifests.iter().zip(parts) {
         let path = dir.join(FRAMES_FILE);
@@ -283,12 +299,13 @@ pub fn finalise(parts: &[PathBuf]) -> Result<RunResults, FinaliseError> {
     if names.windows(2).any(|w| w[0].0 == w[1].0) {
         return Err(FinaliseError::Mismatch("a frame is in two parts".into()));
     }
-    let mut curves: Vec<MeanCurve> = methods.iter().map(|_| MeanCurve::default()).collect();
-    let mut counts: Vec<ComponentCounts> =
-        methods.iter().map(|_| ComponentCounts::default()).collect();
-    let mut free_iou_sum = vec![0.0f64; methods.len()];
-    let mut frame_curves: Vec<Vec<Vec<f32>>> = Vec::with_capacity(names.len());
-    let mut images = Vec::with_capacity(names.len());
+    let mut pass = FramePass {
+        curves: methods.iter().map(|_| MeanCurve::default()).collect(),
+        counts: methods.iter().map(|_| ComponentCounts::default()).collect(),
+        threshold_free_iou_sum: vec![0.0; methods.len()],
+        frame_ious: Vec::with_capacity(names.len()),
+        images: Vec::with_capacity(names.len()),
+    };
     for (index, name) in names {
         let reader = readers
             .iter_mut()
@@ -301,50 +318,85 @@ pub fn finalise(parts: &[PathBuf]) -> Result<RunResults, FinaliseError> {
         let mut row = ImageRow {
             index,
             name,
-            anomaly_pixels: record
-                .labels
-                .iter()
-                .filter(|&&l| l == crate::ground_truth::ANOMALY)
-                .count() as u64,
+            anomaly_pixels: record.labels.iter().filter(|&&l| l == ANOMALY).count() as u64,
             iou: Vec::with_capacity(methods.len()),
         };
-        let mut per_method = Vec::with_capacity(methods.len());
+        let mut ious = Vec::with_capacity(methods.len());
         for (k, method) in methods.iter().enumerate() {
             let scores = &record.scores[k];
-            let curve =
-                FrameCurve::compute(scores, &record.labels, settings.void, normalisation[k]);
-            curves[k].add(&curve);
-            let predicted: Vec<bool> = match component_threshold[k] {
+            let curve = FrameCurve::compute(scores, &record.labels, void, judging.normalisation[k]);
+            pass.curves[k].add(&curve);
+            let predicted: Vec<bool> = match judging.component_threshold[k] {
                 None => scores.iter().map(|&s| s > 0.0).collect(),
                 Some(t) => scores.iter().map(|&s| s >= t).collect(),
             };
-            if method.kind == ScoreKind::Confidence {
-                let iou = mask_iou(predicted.iter().copied(), &record.labels, settings.void);
-                free_iou_sum[k] += iou;
-                row.iou.push(iou);
-            } else {
-                row.iou.push(f64::NAN); // set below, once the best threshold is known
-            }
-            counts[k].add(&FrameComponents::compute(
+            // A confidence map's row is its threshold-free IoU; a
+            // baseline's is set once its best threshold is known.
+            let row_iou = match method.kind {
+                ScoreKind::Confidence => {
+                    let iou = mask_iou(predicted.iter().copied(), &record.labels, void);
+                    pass.threshold_free_iou_sum[k] += iou;
+                    iou
+                }
+                ScoreKind::Scores => f64::NAN,
+            };
+            row.iou.push(row_iou);
+            pass.counts[k].add(&FrameComponents::compute(
                 &predicted,
                 &record.labels,
                 record.height,
                 record.width,
-                settings.filters,
+                judging.settings.filters,
             ));
-            per_method.push(curve.iou.iter().map(|&v| v as f32).collect());
+            ious.push(curve.iou.iter().map(|&v| v as f32).collect());
         }
-        frame_curves.push(per_method);
-        images.push(row);
+        pass.frame_ious.push(ious);
+        pass.images.push(row);
     }
-    let evaluated = images.len();
-    let metrics: Vec<ThresholdMetrics> = curves.iter().map(MeanCurve::metrics).collect();
-    for (row, per_method) in images.iter_mut().zip(&frame_curves) {
+    Ok(pass)
+}
+
+/// The results of the run whose parts are the folders `parts` (every
+/// shard exactly once, in any order).
+pub fn finalise(parts: &[PathBuf]) -> Result<RunResults, FinaliseError> {
+    let manifests = parts
+        .iter()
+        .map(|p| read_manifest(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let shards = check_parts(&manifests, parts)?;
+    let first = &manifests[0];
+    let methods = &first.methods;
+    let (histograms, ranges) = merge_accumulators(&manifests, parts, methods.len())?;
+    let pixel: Vec<Option<PixelMetrics>> = histograms.iter().map(ScoreHistogram::metrics).collect();
+    let judging = Judging {
+        methods,
+        settings: first.settings,
+        normalisation: methods
+            .iter()
+            .zip(&ranges)
+            .map(|(m, r)| match m.kind {
+                ScoreKind::Confidence => ScoreRange::UNIT,
+                ScoreKind::Scores => r.unwrap_or(ScoreRange::UNIT),
+            })
+            .collect(),
+        component_threshold: methods
+            .iter()
+            .zip(&pixel)
+            .map(|(m, p)| match m.kind {
+                ScoreKind::Confidence => None,
+                ScoreKind::Scores => Some(p.map_or(f32::INFINITY, |p| p.best_f1_threshold)),
+            })
+            .collect(),
+    };
+    let mut pass = frame_pass(&manifests, parts, &judging)?;
+    let evaluated = pass.images.len();
+    let metrics: Vec<ThresholdMetrics> = pass.curves.iter().map(MeanCurve::metrics).collect();
+    for (row, ious) in pass.images.iter_mut().zip(&pass.frame_ious) {
         for (k, method) in methods.iter().enumerate() {
             if method.kind == ScoreKind::Scores {
                 let step =
                     (metrics[k].best_threshold * (THRESHOLD_STEPS - 1) as f64).round() as usize;
-                row.iou[k] = per_method[k][step] as f64;
+                row.iou[k] = ious[k][step] as f64;
             }
         }
     }
@@ -352,7 +404,7 @@ pub fn finalise(parts: &[PathBuf]) -> Result<RunResults, FinaliseError> {
         .iter()
         .enumerate()
         .map(|(k, method)| {
-            let range = normalisation[k];
+            let range = judging.normalisation[k];
             let (anomaly, inlier) =
                 histograms[k].coarse((range.low as f32, range.high as f32), HISTOGRAM_BINS);
             MethodResults {
@@ -360,13 +412,13 @@ pub fn finalise(parts: &[PathBuf]) -> Result<RunResults, FinaliseError> {
                 range,
                 threshold: metrics[k],
                 threshold_free_iou: (method.kind == ScoreKind::Confidence)
-                    .then(|| free_iou_sum[k] / evaluated.max(1) as f64),
-                iou_curve: curves[k].iou(),
-                f1_curve: curves[k].f1(),
+                    .then(|| pass.threshold_free_iou_sum[k] / evaluated.max(1) as f64),
+                iou_curve: pass.curves[k].iou(),
+                f1_curve: pass.curves[k].f1(),
                 pixel: pixel[k],
-                component_threshold: component_threshold[k],
-                components: counts[k].metrics(),
-                component_f1_by_tau: TAUS.iter().copied().zip(counts[k].f1()).collect(),
+                component_threshold: judging.component_threshold[k],
+                components: pass.counts[k].metrics(),
+                component_f1_by_tau: TAUS.iter().copied().zip(pass.counts[k].f1()).collect(),
                 histogram: ScoreHistogramSummary {
                     low: range.low as f32,
                     high: range.high as f32,
@@ -385,9 +437,9 @@ pub fn finalise(parts: &[PathBuf]) -> Result<RunResults, FinaliseError> {
         dataset: first.dataset.clone(),
         dataset_frames: first.dataset_frames,
         shards,
-        settings,
+        settings: first.settings,
         methods: method_results,
-        images,
+        images: pass.images,
         skipped,
     })
 }
