@@ -75,6 +75,10 @@ pub struct EvalArgs {
     /// Its layout: auto, folder, road-anomaly, smiyc, fishyscapes, camvid-ood.
     #[arg(long, default_value = "auto")]
     pub layout: Layout,
+    /// Evaluate only the frames this file lists (one a line: name, file
+    /// name or stem), e.g. a dev split.
+    #[arg(long)]
+    pub frame_list: Option<PathBuf>,
     /// A plain folder's mask value meaning anomaly.
     #[arg(long, default_value_t = 255)]
     pub anomaly_value: u8,
@@ -223,7 +227,14 @@ fn evaluate(args: &EvalArgs) -> Result<()> {
         },
         other => other,
     };
-    let dataset = Dataset::open(root, layout)?;
+    let mut dataset = Dataset::open(root, layout)?;
+    if let Some(list) = &args.frame_list {
+        let text = std::fs::read_to_string(list)
+            .with_context(|| format!("cannot read the frame list {}", list.display()))?;
+        dataset
+            .keep_listed(&text)
+            .with_context(|| format!("frame list {}", list.display()))?;
+    }
     for skipped in &dataset.skipped {
         eprintln!("skipped {}: {}", skipped.path.display(), skipped.reason);
     }

@@ -162,6 +162,26 @@ fn broken_frames_are_skipped_with_their_paths_and_counted() {
 }
 
 #[test]
+fn a_frame_list_evaluates_a_split() {
+    let dataset = scenes("eval-list-in", 4);
+    let list = dataset.join("dev.txt");
+    std::fs::write(&list, "scene-001\nscene-003.png\n").unwrap();
+    let out = temp_dir("eval-list");
+    ok(
+        eval_maps(&dataset, &out, &["--frame-list", list.to_str().unwrap()])
+            .output()
+            .unwrap(),
+    );
+    let names: Vec<String> = results(&out)["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["scene-001.png", "scene-003.png"]);
+}
+
+#[test]
 fn bad_arguments_are_refused_before_any_work() {
     let dataset = scenes("eval-args-in", 1);
     let out = temp_dir("eval-args");

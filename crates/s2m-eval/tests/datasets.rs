@@ -171,3 +171,30 @@ fn shards_take_every_nth_frame() {
     let shard: Vec<usize> = dataset.shard(1, 3).iter().map(|(i, _)| *i).collect();
     assert_eq!(shard, [1, 4]);
 }
+
+#[test]
+fn a_frame_list_keeps_a_split() {
+    let dir = tempfile::tempdir().unwrap();
+    for k in 0..4 {
+        picture(&dir.path().join(format!("test_ood/f{k}.png")));
+        gray(
+            &dir.path().join(format!("testannot_ood/f{k}.png")),
+            &[0, 12, 0, 0],
+            2,
+        );
+    }
+    let mut dataset = Dataset::open(dir.path(), Layout::Auto).unwrap();
+    dataset
+        .keep_listed("# dev half\nf3\ntest_ood/f1.png\n\nf0.png\n")
+        .unwrap();
+    let names: Vec<&str> = dataset.samples.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["test_ood/f0.png", "test_ood/f1.png", "test_ood/f3.png"]
+    );
+    let message = dataset.keep_listed("f0\nf9\n").unwrap_err().to_string();
+    assert!(
+        message.contains("f9") && message.contains("1 listed frame"),
+        "{message}"
+    );
+}

@@ -145,6 +145,57 @@ impl Dataset {
         layouts::list(root, layout)
     }
 
+    /// Keeps only the frames `list` names (one a line: a frame's name in the
+    /// dataset, its file name or its stem; blank lines and `#` comments are
+    /// ignored), in the dataset's order: a split such as a dev half. A
+    /// listed name that matches no frame is an error naming it.
+    pub fn keep_listed(&mut self, list: &str) -> Result<(), DatasetError> {
+        let wanted: Vec<&str> = list
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        let names = |s: &Sample| {
+            let file = s
+                .image
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let stem = s
+                .image
+                .file_stem()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            [s.name.clone(), file, stem]
+        };
+        let missing: Vec<&str> = wanted
+            .iter()
+            .copied()
+            .filter(|w| !self.samples.iter().any(|s| names(s).iter().any(|n| n == w)))
+            .collect();
+        if !missing.is_empty() {
+            return Err(DatasetError::Layout {
+                path: PathBuf::from(missing[0]),
+                message: format!(
+                    "{} listed frame(s) are not in the dataset (first shown)",
+                    missing.len()
+                ),
+            });
+        }
+        self.samples
+            .retain(|s| names(s).iter().any(|n| wanted.contains(&n.as_str())));
+        // Files left out for want of labels count only when listed.
+        self.skipped.retain(|s| {
+            let file = s.path.file_name().map(|n| n.to_string_lossy().into_owned());
+            let stem = s.path.file_stem().map(|n| n.to_string_lossy().into_owned());
+            [file, stem]
+                .iter()
+                .flatten()
+                .any(|n| wanted.contains(&n.as_str()))
+        });
+        Ok(())
+    }
+
     /// Every `count`-th frame from `index` (a shard of a sharded run).
     pub fn shard(&self, index: usize, count: usize) -> Vec<(usize, &Sample)> {
         self.samples
