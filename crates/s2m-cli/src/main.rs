@@ -69,6 +69,15 @@ enum Command {
     },
 }
 
+/// The command line as typed, for the records a command writes (file
+/// names that are not UTF-8 are written lossily, never a panic).
+pub fn command_line() -> String {
+    std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Options shared by the commands that run a model.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ModelArgs {

@@ -198,7 +198,7 @@ pub fn run(args: &SegmentArgs) -> Result<()> {
     progress.finish_and_clear();
     print_summary(&timings);
     let json = TimingsJson {
-        command: std::env::args().collect::<Vec<_>>().join(" "),
+        command: crate::command_line(),
         backend: args.model.backend.to_string(),
         images: timings,
     };

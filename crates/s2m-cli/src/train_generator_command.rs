@@ -236,8 +236,7 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
             validations: Vec::new(),
         });
     log.validations.retain(|v| v.iteration <= start_iteration);
-    log.commands
-        .push(std::env::args().collect::<Vec<_>>().join(" "));
+    log.commands.push(crate::command_line());
     progress.set_position(start_iteration as u64);
     progress.reset_eta();
     let start = Instant::now();

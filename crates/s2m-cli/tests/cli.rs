@@ -62,6 +62,60 @@ fn sam_writes_the_mask_of_the_boxed_object() {
     assert!(inter / union >= 0.9, "IoU {}", inter / union);
 }
 
+/// A BMP frame (a listed image format) in a folder whose name is not
+/// UTF-8: `s2m sam` gives the PNG's mask, and `s2m segment` runs and
+/// records its command line instead of panicking.
+#[test]
+fn a_bmp_frame_in_a_folder_not_named_in_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = temp_dir("bmp").join(std::ffi::OsStr::from_bytes(b"frames-\xff"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bmp = dir.join("road.bmp");
+    let png = image::open(fixture("road_1024x576.png")).unwrap().to_rgb8();
+    png.save(&bmp).unwrap();
+    let out = dir.join("mask.png");
+    let output = sam(&bmp, "630,390,780,500", &out, &weights_dir())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mask = read_mask(&out);
+    let truth = read_mask(&fixture("road_1024x576_object_mask.png"));
+    let inter = mask.iter().zip(&truth).filter(|(a, b)| **a && **b).count() as f64;
+    let union = mask.iter().zip(&truth).filter(|(a, b)| **a || **b).count() as f64;
+    assert!(inter / union >= 0.9, "IoU {}", inter / union);
+
+    // An all-background score map beside it: no box, but a clean run.
+    let zeros = vec![0u8; 576 * 1024 * 4];
+    std::fs::write(
+        dir.join("road.npy"),
+        common::npy("<f4", &[576, 1024], &zeros),
+    )
+    .unwrap();
+    let results = dir.join("results");
+    let output = Command::new(env!("CARGO_BIN_EXE_s2m"))
+        .arg("segment")
+        .arg(&bmp)
+        .arg("--generator")
+        .arg(fixture("detector_r50_tiny.pth"))
+        .arg("--weights-dir")
+        .arg(weights_dir())
+        .arg("--out")
+        .arg(&results)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    let timings = std::fs::read_to_string(results.join("timings.json")).unwrap();
+    assert!(timings.contains("frames-\u{fffd}"), "{timings}");
+}
+
 #[test]
 fn a_corrupt_image_is_a_message() {
     let path = temp_dir("corrupt").join("frame.png");
