@@ -116,6 +116,30 @@ fn a_bmp_frame_in_a_folder_not_named_in_utf8() {
     assert!(timings.contains("frames-\u{fffd}"), "{timings}");
 }
 
+/// Frames of an extreme aspect ratio (a resized side that rounds to 0):
+/// a mask of the frame's size, not a panic.
+#[test]
+fn thin_frames_are_segmented() {
+    let dir = temp_dir("thin");
+    for (w, h) in [(3000, 1), (1, 3000), (4100, 2)] {
+        let path = dir.join(format!("{w}x{h}.png"));
+        image::RgbImage::from_pixel(w, h, image::Rgb([120, 120, 120]))
+            .save(&path)
+            .unwrap();
+        let out = dir.join(format!("{w}x{h}-mask.png"));
+        let output = sam(&path, "0,0,1,1", &out, &weights_dir())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success() && !stderr.contains("panicked"),
+            "{w}x{h}: {stderr}"
+        );
+        let mask = image::open(&out).unwrap();
+        assert_eq!((mask.width(), mask.height()), (w, h));
+    }
+}
+
 #[test]
 fn a_corrupt_image_is_a_message() {
     let path = temp_dir("corrupt").join("frame.png");

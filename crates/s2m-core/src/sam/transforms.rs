@@ -13,7 +13,8 @@
 //! bilinear interpolation (half-pixel centres), so that pre-processing runs
 //! on the GPU in the browser. For the usual dashcam frames (shrink factor
 //! 0.5 to 1) the difference is a slight aliasing of fine texture. An image
-//! whose longest side is already 1024 is not resampled at all.
+//! whose longest side is already 1024 is not resampled at all. A resized
+//! side is at least one pixel (for frames as thin as 3000x1).
 
 use burn::tensor::Tensor;
 use burn::tensor::module::interpolate;
@@ -35,10 +36,10 @@ impl ImageFrame {
     pub fn new(original: (usize, usize), input_size: usize) -> Self {
         let (h, w) = original;
         let scale = input_size as f64 / h.max(w) as f64;
-        let resized = (
-            (h as f64 * scale + 0.5) as usize,
-            (w as f64 * scale + 0.5) as usize,
-        );
+        // At least one pixel: a side that rounds to 0 (a 3000x1 frame) would
+        // leave nothing to resize to (the reference fails there).
+        let side = |s: usize| ((s as f64 * scale + 0.5) as usize).max(1);
+        let resized = (side(h), side(w));
         Self {
             original,
             resized,
@@ -123,6 +124,13 @@ mod tests {
         assert_eq!(frame.resized, (576, 1024));
         let frame = ImageFrame::new((1000, 333), 1024);
         assert_eq!(frame.resized, (1024, 341));
+    }
+
+    #[test]
+    fn a_thin_frame_keeps_a_pixel_across() {
+        assert_eq!(ImageFrame::new((1, 3000), 1024).resized, (1, 1024));
+        assert_eq!(ImageFrame::new((3000, 1), 1024).resized, (1024, 1));
+        assert_eq!(ImageFrame::new((2, 4100), 1024).resized, (1, 1024));
     }
 
     #[test]
