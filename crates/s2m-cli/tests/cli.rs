@@ -140,6 +140,33 @@ fn thin_frames_are_segmented() {
     }
 }
 
+/// A generator size whose map would not fit in memory is refused with a
+/// message (it used to abort or panic).
+#[test]
+fn a_huge_generator_size_is_a_message() {
+    let dir = temp_dir("generator-size");
+    image::RgbImage::from_pixel(64, 48, image::Rgb([120, 120, 120]))
+        .save(dir.join("f.png"))
+        .unwrap();
+    let zeros = vec![0u8; 64 * 48 * 4];
+    std::fs::write(dir.join("f.npy"), common::npy("<f4", &[48, 64], &zeros)).unwrap();
+    for size in ["100000", "18446744073709551615"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_s2m"))
+            .arg("segment")
+            .arg(dir.join("f.png"))
+            .args(["--generator-size", size])
+            .arg("--generator")
+            .arg(fixture("detector_r50_tiny.pth"))
+            .arg("--weights-dir")
+            .arg(weights_dir())
+            .arg("--out")
+            .arg(dir.join("out"))
+            .output()
+            .unwrap();
+        assert_fails_with(&output, "choose a smaller generator size");
+    }
+}
+
 #[test]
 fn a_corrupt_image_is_a_message() {
     let path = temp_dir("corrupt").join("frame.png");

@@ -46,12 +46,22 @@ impl Default for PipelineConfig {
     }
 }
 
+/// The largest score map the prompt generator is given after
+/// [`PipelineConfig::generator_short_side`]'s resize: 64 Mpixels
+/// (8192 x 8192), beyond any frame a benchmark or dashcam has.
+pub const MAX_GENERATOR_PIXELS: usize = 1 << 26;
+
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
     #[error("the image must be [height, width, 3] RGB with both sides > 0, got {0:?}")]
     ImageShape([usize; 3]),
     #[error("the score map has a side of 0 ({0}x{1})")]
     EmptyScoreMap(usize, usize),
+    #[error(
+        "the generator's input would be {0}x{1} pixels, over {max} (choose a smaller generator size)",
+        max = MAX_GENERATOR_PIXELS
+    )]
+    GeneratorInputTooLarge(f64, f64),
     #[error(transparent)]
     Detector(#[from] DetectorError),
     #[error(transparent)]
@@ -129,10 +139,11 @@ impl Pipeline {
         let score_map = match self.config.generator_short_side {
             Some(short) => {
                 let scale = short as f64 / h.min(w) as f64;
-                let size = [
-                    ((h as f64 * scale).round() as usize).max(1),
-                    ((w as f64 * scale).round() as usize).max(1),
-                ];
+                let (sh, sw) = ((h as f64 * scale).round(), (w as f64 * scale).round());
+                if sh * sw > MAX_GENERATOR_PIXELS as f64 {
+                    return Err(PipelineError::GeneratorInputTooLarge(sh, sw));
+                }
+                let size = [(sh as usize).max(1), (sw as usize).max(1)];
                 bilinear(score_map.unsqueeze::<4>(), size).reshape(size)
             }
             None => score_map,
