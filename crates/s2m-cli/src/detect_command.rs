@@ -31,7 +31,7 @@ pub struct DetectArgs {
 
 pub fn run(args: &DetectArgs) -> Result<()> {
     let map_file = args.score_map.display().to_string();
-    let bytes = std::fs::read(&args.score_map)
+    let bytes = crate::input_files::read_regular_file(&args.score_map)
         .with_context(|| format!("cannot read score map {map_file}"))?;
     let map = ScoreMap::from_bytes(&bytes, &map_file)?;
     let (height, width) = (map.height, map.width);

@@ -40,6 +40,7 @@ use s2m_eval::run::{Method, ScoreKind, Settings};
 
 use crate::ModelArgs;
 use crate::image_input::read_rgb;
+use crate::input_files::read_regular_file;
 use crate::novelty_reference::NoveltyReference;
 use crate::score_source::{ScorerChoice, score_map_file};
 use crate::segment_command::Segmenter;
@@ -479,7 +480,7 @@ impl Scoring {
 /// The score map of `image` in `dir`, which must be `size`.
 fn read_map(image: &Path, dir: &Path, size: (usize, usize)) -> Result<Vec<f32>> {
     let path = score_map_file(image, Some(dir))?;
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = read_regular_file(&path)?;
     let map = ScoreMap::from_bytes(&bytes, &path.display().to_string())?;
     map.expect_size(size.0, size.1)
         .with_context(|| format!("{} does not fit the frame's labels", path.display()))?;

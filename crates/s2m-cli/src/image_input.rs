@@ -28,6 +28,7 @@ impl RgbImage {
 }
 
 pub fn read_rgb(path: &Path) -> Result<RgbImage> {
+    crate::input_files::require_regular_file(path)?;
     let mut reader = ImageReader::open(path)
         .with_context(|| format!("cannot open image {}", path.display()))?
         .with_guessed_format()

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 /// Extensions of the images a folder contributes.
 const IMAGE_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "webp", "bmp"];
@@ -14,6 +14,23 @@ pub fn is_image(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Fails unless `path` is a regular file (after symlinks): a FIFO, a
+/// device or a folder given as an input would block or fail obscurely.
+pub fn require_regular_file(path: &Path) -> Result<()> {
+    let metadata =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !metadata.is_file() {
+        bail!("{} is not a regular file", path.display());
+    }
+    Ok(())
+}
+
+/// The bytes of the regular file at `path`.
+pub fn read_regular_file(path: &Path) -> Result<Vec<u8>> {
+    require_regular_file(path)?;
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
 /// The image files named by `inputs`; an input that names nothing is an

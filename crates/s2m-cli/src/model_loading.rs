@@ -34,7 +34,7 @@ pub fn load_model(args: &ModelArgs) -> Result<(Sam, Device)> {
             )
         })?;
     let path = args.weights_dir.join(&entry.name);
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = crate::input_files::read_regular_file(&path)?;
     integrity::verify(&entry.name, &bytes, entry.size, &entry.sha256)?;
     let device = open_device(args.backend)?;
     let sam = load_sam(&config, bytes, &entry.name, &device)?;

@@ -101,7 +101,7 @@ pub fn score_map_file(image: &Path, folder: Option<&Path>) -> Result<PathBuf> {
 /// The score map in the file at `path`, which must cover `image` pixel for
 /// pixel.
 pub fn read_score_map(path: &Path, image: &RgbImage, device: &Device) -> Result<Tensor<2>> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = crate::input_files::read_regular_file(path)?;
     let map = ScoreMap::from_bytes(&bytes, &path.display().to_string())?;
     map.expect_size(image.height, image.width)
         .with_context(|| format!("{} does not fit its image", path.display()))?;

@@ -41,7 +41,8 @@ pub fn load_scorer_file(path: &Path, device: &Device) -> Result<DeepWv3Plus> {
 /// name for messages; `expected` says what it should have been.
 fn read_as_safetensors(path: &Path, expected: &str) -> Result<(Vec<u8>, String)> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read weights {file}"))?;
+    let bytes = crate::input_files::read_regular_file(path)
+        .with_context(|| format!("cannot read weights {file}"))?;
     let bytes = if looks_like_safetensors(&bytes) {
         bytes
     } else {

@@ -167,6 +167,30 @@ fn a_huge_generator_size_is_a_message() {
     }
 }
 
+/// A FIFO named like an image or a score map is refused at once (reading
+/// it used to wait forever for a writer).
+#[test]
+fn a_fifo_input_is_a_message_not_a_hang() {
+    let dir = temp_dir("fifo");
+    let fifo = dir.join("x.png");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let mut child = sam(&fifo, "0,0,4,4", &dir.join("m.png"), &weights_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("s2m sam still waits on a FIFO after 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_fails_with(&child.wait_with_output().unwrap(), "is not a regular file");
+}
+
 #[test]
 fn a_corrupt_image_is_a_message() {
     let path = temp_dir("corrupt").join("frame.png");
