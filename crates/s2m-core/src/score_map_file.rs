@@ -13,7 +13,8 @@
 //! - `pfm`: grayscale Portable Float Map (`Pf`).
 //!
 //! Every map is checked before its values are allocated (not empty, at
-//! most [`MAX_SIDE`] per side) and after (every value finite); each error
+//! most [`MAX_SIDE`] per side) and after (every value finite and within
+//! ±[`MAX_SCORE_MAGNITUDE`]); each error
 //! names the file and what is wrong with it. `naming` says which file
 //! names are score maps and which image each belongs to.
 
@@ -90,6 +91,18 @@ pub enum ScoreMapError {
         row: usize,
         column: usize,
     },
+    #[error(
+        "{file}: {count} value(s) beyond ±{max:e}, the first ({value:e}) at row {row}, column {column}: \
+         scores that large overflow the prompt generator's arithmetic (rescale the map)",
+        max = MAX_SCORE_MAGNITUDE
+    )]
+    OutOfRange {
+        file: String,
+        count: usize,
+        value: f32,
+        row: usize,
+        column: usize,
+    },
     #[error("{file}: no array is a 2-D float map: {reasons}")]
     NoMapInArchive { file: String, reasons: String },
     #[error(
@@ -145,7 +158,8 @@ impl ScoreMap {
         )
     }
 
-    /// The map of `values`, refused if one is NaN or infinite.
+    /// The map of `values`, refused if one is NaN or infinite or beyond
+    /// ±[`MAX_SCORE_MAGNITUDE`].
     fn finite(
         file: &str,
         height: usize,
@@ -162,6 +176,19 @@ impl ScoreMap {
                 column: first % width,
             });
         }
+        let mut too_large = values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.abs() > MAX_SCORE_MAGNITUDE);
+        if let Some((first, &value)) = too_large.next() {
+            return Err(ScoreMapError::OutOfRange {
+                file: file.into(),
+                count: 1 + too_large.count(),
+                value,
+                row: first / width,
+                column: first % width,
+            });
+        }
         Ok(Self {
             height,
             width,
@@ -169,6 +196,12 @@ impl ScoreMap {
         })
     }
 }
+
+/// The largest score magnitude a map may hold. Anomaly scores (energies,
+/// logits, probabilities, 16-bit PNG levels) are far smaller; values near
+/// f32's limit (a block of 3e38) overflow the generator's normalisation
+/// and silently remove every detection.
+pub const MAX_SCORE_MAGNITUDE: f32 = 1e6;
 
 /// Checks a size read from a header, before anything is allocated for it.
 fn check_size(file: &str, height: u64, width: u64) -> Result<(usize, usize), ScoreMapError> {
@@ -229,6 +262,30 @@ mod tests {
             err.to_string(),
             "nan.npy: 3 value(s) NaN or infinite, the first (NaN) at row 1, column 3"
         );
+    }
+
+    #[test]
+    fn huge_finite_values_are_refused() {
+        let mut values = vec![-8.0f32; 12];
+        values[5] = 3e38;
+        values[6] = -2e6;
+        let err = ScoreMap::from_bytes(&npy_f32(&[3, 4], &values), "huge.npy").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ScoreMapError::OutOfRange {
+                    count: 2,
+                    row: 1,
+                    column: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("beyond ±1e6"), "{err}");
+        values[5] = 1e6;
+        values[6] = -65535.0;
+        assert!(ScoreMap::from_bytes(&npy_f32(&[3, 4], &values), "ok.npy").is_ok());
     }
 
     #[test]
