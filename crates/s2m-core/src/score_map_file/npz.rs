@@ -2,16 +2,21 @@
 //! (stored) and `np.savez_compressed` (deflated) write. The map is the
 //! first array, in archive order, whose dtype and shape [`super::npy`]
 //! accepts; array names follow numpy (`<name>.npy`, other files ignored).
+//! A member whose CRC-32 does not match its bytes is refused.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 
 use zip::ZipArchive;
 use zip::result::ZipError;
 
-use super::{ScoreMap, ScoreMapError, npy};
+use super::{MAX_SIDE, ScoreMap, ScoreMapError, npy};
 
 /// Local file header or, for an archive without files, end of directory.
 const MAGICS: [&[u8]; 2] = [b"PK\x03\x04", b"PK\x05\x06"];
+
+/// The largest array member read: a float64 map of the largest size, and
+/// its header.
+const MAX_MEMBER_BYTES: u64 = MAX_SIDE * MAX_SIDE * 8 + (1 << 16);
 
 pub fn recognises(bytes: &[u8]) -> bool {
     MAGICS.iter().any(|magic| bytes.starts_with(magic))
@@ -26,14 +31,33 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<ScoreMap, ScoreMapError> {
     let mut archive = ZipArchive::new(Cursor::new(bytes)).map_err(corrupt)?;
     let mut rejected = Vec::new();
     for index in 0..archive.len() {
-        let entry = archive.by_index(index).map_err(corrupt)?;
+        let mut entry = archive.by_index(index).map_err(corrupt)?;
         let path = entry.name().map_err(corrupt)?.into_owned();
         let Some(name) = npyz::npz::array_name_from_file_name(&path) else {
             continue;
         };
         let label = format!("{file}, array `{name}`");
-        let len = entry.size();
-        match npy::open(&label, entry, len) {
+        // The whole member is read first, so that the archive's CRC-32 is
+        // checked (at the member's end) before any value is used.
+        let mut member = Vec::new();
+        entry
+            .by_ref()
+            .take(MAX_MEMBER_BYTES + 1)
+            .read_to_end(&mut member)
+            .map_err(|e| ScoreMapError::Corrupt {
+                file: label.clone(),
+                format: ".npz (zip)",
+                message: e.to_string(),
+            })?;
+        if member.len() as u64 > MAX_MEMBER_BYTES {
+            return Err(ScoreMapError::Corrupt {
+                file: label,
+                format: ".npz (zip)",
+                message: format!("the array holds over {MAX_MEMBER_BYTES} bytes"),
+            });
+        }
+        let len = member.len() as u64;
+        match npy::open(&label, Cursor::new(member), len) {
             Ok(array) => return array.read(),
             Err(e @ (ScoreMapError::WrongType { .. } | ScoreMapError::WrongShape { .. })) => {
                 rejected.push(e)
@@ -91,6 +115,23 @@ mod tests {
             let map = ScoreMap::from_bytes(&bytes, "map.npz").unwrap();
             assert_eq!((map.height, map.width, map.values), (2, 3, VALUES.to_vec()));
         }
+    }
+
+    #[test]
+    fn a_member_with_a_bad_checksum_is_refused() {
+        let npy = npy_file("<f4", &[2, 3], &le_bytes(&VALUES));
+        let mut bytes = npz_file(CompressionMethod::Stored, &[("arr_0.npy", npy.clone())]);
+        // Flip one bit of the last value inside the stored member.
+        let at = bytes
+            .windows(npy.len())
+            .position(|w| w == npy.as_slice())
+            .unwrap()
+            + npy.len()
+            - 1;
+        bytes[at] ^= 0x01;
+        let err = ScoreMap::from_bytes(&bytes, "crc.npz").unwrap_err();
+        assert!(matches!(err, ScoreMapError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().to_lowercase().contains("checksum"), "{err}");
     }
 
     #[test]
