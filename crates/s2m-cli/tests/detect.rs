@@ -10,7 +10,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{Reference, assert_fails_with, fixture, le_bytes, npy, reference, temp_dir};
+use common::{
+    Reference, assert_fails_with, fixture, le_bytes, npy, reference, repo_root, temp_dir,
+};
 
 /// A grayscale little-endian PFM: rows from the bottom up.
 fn pfm(height: usize, width: usize, values: &[f32]) -> Vec<u8> {
@@ -217,4 +219,36 @@ fn weights_that_are_not_a_prompt_generator_are_messages() {
 
     let missing = run(Path::new("/nonexistent/model.pth"));
     assert_fails_with(&missing, "cannot read weights /nonexistent/model.pth");
+
+    // Our shipped generator with one tensor turned to NaN: refused, the
+    // tensor named (it used to run and find no box).
+    let shipped = std::fs::read(repo_root().join("weights/s2m_generator.f16.safetensors")).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&shipped).unwrap();
+    let tensors = safetensors::SafeTensors::deserialize(&shipped).unwrap();
+    let target = "roi_heads.box_predictor.cls_score.weight";
+    let nan: Vec<u8> = {
+        let view = tensors.tensor(target).unwrap();
+        view.data()
+            .chunks_exact(2)
+            .flat_map(|_| 0x7e00u16.to_le_bytes())
+            .collect()
+    };
+    let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+        .names()
+        .into_iter()
+        .map(|name| {
+            let view = tensors.tensor(name).unwrap();
+            let data: &[u8] = if name == target { &nan } else { view.data() };
+            let rebuilt =
+                safetensors::tensor::TensorView::new(view.dtype(), view.shape().to_vec(), data)
+                    .unwrap();
+            (name.to_string(), rebuilt)
+        })
+        .collect();
+    let corrupted = safetensors::serialize(views, header.metadata().clone()).unwrap();
+    let path = write_file("detect-bad-weights", "nan.safetensors", &corrupted);
+    assert_fails_with(
+        &run(&path),
+        &format!("nan.safetensors: tensor `{target}`: 768 of its 768 values are NaN"),
+    );
 }

@@ -134,9 +134,58 @@ pub fn detector_config_of(bytes: &[u8], file: &str) -> Result<DetectorConfig, We
     Ok(config.with_metadata(|key| settings.get(key).map(String::as_str)))
 }
 
-/// Fills `model` with the weights in `bytes`. Every parameter must be
-/// present with the right shape, and every tensor of the file used.
+/// The first floating-point tensor of the safetensors `bytes` (by name)
+/// holding NaN or infinite values: its name, how many, and its size.
+fn first_non_finite_tensor(
+    bytes: &[u8],
+    file: &str,
+) -> Result<Option<(String, usize, usize)>, WeightsLoadError> {
+    use safetensors::Dtype;
+    let tensors =
+        safetensors::SafeTensors::deserialize(bytes).map_err(|e| WeightsLoadError::Unreadable {
+            file: file.to_owned(),
+            message: e.to_string(),
+        })?;
+    let mut names = tensors.names();
+    names.sort();
+    for name in names {
+        let Ok(view) = tensors.tensor(name) else {
+            continue;
+        };
+        let data = view.data();
+        let (width, non_finite): (usize, fn(&[u8]) -> bool) = match view.dtype() {
+            Dtype::F32 => (4, |b| {
+                !f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite()
+            }),
+            Dtype::F64 => (8, |b| {
+                !f64::from_le_bytes(b.try_into().unwrap()).is_finite()
+            }),
+            // All exponent bits set: infinite or NaN.
+            Dtype::F16 => (2, |b| u16::from_le_bytes([b[0], b[1]]) & 0x7c00 == 0x7c00),
+            Dtype::BF16 => (2, |b| u16::from_le_bytes([b[0], b[1]]) & 0x7f80 == 0x7f80),
+            _ => continue,
+        };
+        let count = data.chunks_exact(width).filter(|b| non_finite(b)).count();
+        if count > 0 {
+            return Ok(Some((name.to_string(), count, data.len() / width)));
+        }
+    }
+    Ok(None)
+}
+
+/// Fills `model` with the weights in `bytes`. Every value must be finite,
+/// every parameter present with the right shape, and every tensor of the
+/// file used.
 fn load_into<M: Module>(mut model: M, bytes: Vec<u8>, file: &str) -> Result<M, WeightsLoadError> {
+    if let Some((tensor, count, total)) = first_non_finite_tensor(&bytes, file)? {
+        return Err(WeightsLoadError::BadTensor {
+            file: file.to_owned(),
+            tensor,
+            message: format!(
+                "{count} of its {total} values are NaN or infinite (corrupt or diverged weights)"
+            ),
+        });
+    }
     let adapter = PyTorchToBurnAdapter.chain(FloatCastAdapter::to(DType::F32));
     let mut store = SafetensorsStore::from_bytes(Some(bytes))
         .with_from_adapter(adapter)
@@ -182,4 +231,70 @@ fn load_into<M: Module>(mut model: M, bytes: Vec<u8>, file: &str) -> Result<M, W
         });
     }
     Ok(model.no_grad())
+}
+
+#[cfg(test)]
+mod tests {
+    use safetensors::tensor::{Dtype, TensorView};
+
+    use super::*;
+
+    fn file(tensors: &[(&str, Dtype, Vec<u8>)]) -> Vec<u8> {
+        let views: Vec<(String, TensorView)> = tensors
+            .iter()
+            .map(|(name, dtype, data)| {
+                let n = data.len() * 8 / dtype.bitsize();
+                (
+                    (*name).to_string(),
+                    TensorView::new(*dtype, vec![n], data).unwrap(),
+                )
+            })
+            .collect();
+        safetensors::serialize(views, None).unwrap()
+    }
+
+    #[test]
+    fn non_finite_values_are_found_in_every_float_type() {
+        let f32s = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let clean = file(&[
+            ("a", Dtype::F32, f32s(&[1.0, -2.0])),
+            ("b", Dtype::I64, vec![0xff; 16]),
+        ]);
+        assert_eq!(first_non_finite_tensor(&clean, "x").unwrap(), None);
+        let nan = file(&[
+            ("a", Dtype::F32, f32s(&[1.0, -2.0])),
+            (
+                "b.weight",
+                Dtype::F32,
+                f32s(&[f32::NAN, 0.5, f32::INFINITY]),
+            ),
+        ]);
+        assert_eq!(
+            first_non_finite_tensor(&nan, "x").unwrap(),
+            Some(("b.weight".to_string(), 2, 3))
+        );
+        // f16: 0x3c00 = 1.0, 0x7c00 = inf, 0xfe00 = NaN; bf16: 0x7f80 = inf.
+        let halves = file(&[
+            (
+                "h",
+                Dtype::F16,
+                [0x3c00u16, 0x7c00, 0xfe00]
+                    .iter()
+                    .flat_map(|x| x.to_le_bytes())
+                    .collect(),
+            ),
+            (
+                "z",
+                Dtype::BF16,
+                [0x3f80u16, 0x7f80]
+                    .iter()
+                    .flat_map(|x| x.to_le_bytes())
+                    .collect(),
+            ),
+        ]);
+        assert_eq!(
+            first_non_finite_tensor(&halves, "x").unwrap(),
+            Some(("h".to_string(), 2, 3))
+        );
+    }
 }
