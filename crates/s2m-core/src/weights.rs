@@ -44,6 +44,8 @@ pub enum WeightsLoadError {
          `{first_tensor}`"
     )]
     NotAScorer { file: String, first_tensor: String },
+    #[error("{file}: {message}")]
+    BadMetadata { file: String, message: String },
     #[error("{file}: tensor `{tensor}`: {message}")]
     BadTensor {
         file: String,
@@ -131,7 +133,12 @@ pub fn detector_config_of(bytes: &[u8], file: &str) -> Result<DetectorConfig, We
         file: file.to_owned(),
         first_tensor: tensors.keys().min().cloned().unwrap_or_default(),
     })?;
-    Ok(config.with_metadata(|key| settings.get(key).map(String::as_str)))
+    config
+        .with_metadata(|key| settings.get(key).map(String::as_str))
+        .map_err(|e| WeightsLoadError::BadMetadata {
+            file: file.to_owned(),
+            message: e.to_string(),
+        })
 }
 
 /// The first floating-point tensor of the safetensors `bytes` (by name)

@@ -8,6 +8,19 @@ pub const METADATA_PIXEL_STD: &str = "s2m.detector.pixel_std";
 pub const METADATA_ANCHOR_SIZES: &str = "s2m.detector.anchor_sizes";
 pub const METADATA_SCORE_THRESHOLD: &str = "s2m.detector.score_threshold";
 
+/// The largest anchor side a weights file may ask for (the paper's largest
+/// is 512).
+const MAX_ANCHOR_SIZE: f32 = 8192.0;
+
+/// A generator setting in a weights file's metadata that cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("metadata `{key}` is `{value}`; expected {expected}")]
+pub struct MetadataError {
+    pub key: &'static str,
+    pub value: String,
+    pub expected: String,
+}
+
 /// Configuration of the prompt generator.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DetectorConfig {
@@ -166,29 +179,69 @@ impl DetectorConfig {
     }
 
     /// This configuration with the settings found in a weights file's
-    /// metadata (others, and entries that do not parse, leave it as is:
-    /// detectron2 checkpoints carry none and use the paper's values).
-    pub fn with_metadata<'a>(mut self, metadata: impl Fn(&str) -> Option<&'a str>) -> Self {
-        fn parse<const N: usize>(text: Option<&str>) -> Option<[f32; N]> {
-            let values: Vec<f32> = text?
+    /// metadata (absent entries leave it as is: detectron2 checkpoints
+    /// carry none and use the paper's values). An entry that does not
+    /// parse, or whose values cannot work (a standard deviation of 0, an
+    /// anchor of size 0 or NaN, a threshold outside [0, 1)), is an error
+    /// naming the key.
+    pub fn with_metadata<'a>(
+        mut self,
+        metadata: impl Fn(&str) -> Option<&'a str>,
+    ) -> Result<Self, MetadataError> {
+        fn parse<const N: usize>(
+            key: &'static str,
+            text: Option<&str>,
+            valid: impl Fn(f32) -> bool,
+            expected: &'static str,
+        ) -> Result<Option<[f32; N]>, MetadataError> {
+            let Some(text) = text else {
+                return Ok(None);
+            };
+            let error = || MetadataError {
+                key,
+                value: text.to_string(),
+                expected: format!("{N} comma-separated numbers, each {expected}"),
+            };
+            let values: Vec<f32> = text
                 .split(',')
-                .map(|v| v.trim().parse().ok())
-                .collect::<Option<_>>()?;
-            values.try_into().ok()
+                .map(|v| v.trim().parse().ok().filter(|&v: &f32| valid(v)))
+                .collect::<Option<_>>()
+                .ok_or_else(error)?;
+            values.try_into().map(Some).map_err(|_| error())
         }
-        if let Some(mean) = parse(metadata(METADATA_PIXEL_MEAN)) {
+        if let Some(mean) = parse(
+            METADATA_PIXEL_MEAN,
+            metadata(METADATA_PIXEL_MEAN),
+            f32::is_finite,
+            "finite",
+        )? {
             self.pixel_mean = mean;
         }
-        if let Some(std) = parse(metadata(METADATA_PIXEL_STD)) {
+        if let Some(std) = parse(
+            METADATA_PIXEL_STD,
+            metadata(METADATA_PIXEL_STD),
+            |v| v.is_finite() && v > 0.0,
+            "above 0",
+        )? {
             self.pixel_std = std;
         }
-        if let Some(sizes) = parse(metadata(METADATA_ANCHOR_SIZES)) {
+        if let Some(sizes) = parse(
+            METADATA_ANCHOR_SIZES,
+            metadata(METADATA_ANCHOR_SIZES),
+            |v| v > 0.0 && v <= MAX_ANCHOR_SIZE,
+            "above 0 and at most 8192 pixels",
+        )? {
             self.anchor_sizes = sizes;
         }
-        if let Some([threshold]) = parse(metadata(METADATA_SCORE_THRESHOLD)) {
+        if let Some([threshold]) = parse(
+            METADATA_SCORE_THRESHOLD,
+            metadata(METADATA_SCORE_THRESHOLD),
+            |v| (0.0..=1.0).contains(&v),
+            "in [0, 1]",
+        )? {
             self.test_score_threshold = threshold;
         }
-        self
+        Ok(self)
     }
 
     /// The same detector on a ResNet-18: our small default generator.
@@ -285,11 +338,31 @@ mod tests {
                 .find(|(k, _)| k == key)
                 .map(|(_, v)| v.as_str())
         };
-        assert_eq!(DetectorConfig::r18_fpn().with_metadata(lookup), trained);
-        let broken = |key: &str| (key == METADATA_PIXEL_STD).then_some("1,2");
+        assert_eq!(DetectorConfig::r18_fpn().with_metadata(lookup), Ok(trained));
         assert_eq!(
-            DetectorConfig::r18_fpn().with_metadata(broken),
-            DetectorConfig::r18_fpn()
+            DetectorConfig::r18_fpn().with_metadata(|_| None),
+            Ok(DetectorConfig::r18_fpn())
         );
+    }
+
+    #[test]
+    fn unusable_metadata_is_an_error_naming_the_key() {
+        for (key, value) in [
+            (METADATA_PIXEL_STD, "1,2"),
+            (METADATA_PIXEL_STD, "5,0,5"),
+            (METADATA_PIXEL_MEAN, "-8,NaN,-8"),
+            (METADATA_PIXEL_MEAN, "zero"),
+            (METADATA_ANCHOR_SIZES, "0,32,64,128,256"),
+            (METADATA_ANCHOR_SIZES, "16,32,64,128,1e9"),
+            (METADATA_ANCHOR_SIZES, "16,32,NaN,128,256"),
+            (METADATA_SCORE_THRESHOLD, "NaN"),
+            (METADATA_SCORE_THRESHOLD, "1.5"),
+        ] {
+            let error = DetectorConfig::r18_fpn()
+                .with_metadata(|k| (k == key).then_some(value))
+                .unwrap_err();
+            assert_eq!(error.key, key);
+            assert!(error.to_string().contains(value), "{error}");
+        }
     }
 }
