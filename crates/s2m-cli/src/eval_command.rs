@@ -101,7 +101,7 @@ pub struct EvalArgs {
     pub generator: PathBuf,
     /// Resize the score map so its shorter side is this long before the
     /// generator.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::segment_command::parse_generator_size, allow_hyphen_values = true)]
     pub generator_size: Option<usize>,
     /// Void pixels: `excluded` (SMIYC; default) or `counted` (as
     /// in-distribution, S2M's reference code).
@@ -228,6 +228,9 @@ fn evaluate(args: &EvalArgs) -> Result<()> {
         },
         other => other,
     };
+    if let Some(dir) = args.score_maps.as_deref().filter(|d| !d.is_dir()) {
+        bail!("--score-maps {} is not a folder", dir.display());
+    }
     let mut dataset = Dataset::open(root, layout)?;
     if let Some(list) = &args.frame_list {
         let text = std::fs::read_to_string(list)

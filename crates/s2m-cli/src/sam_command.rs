@@ -16,7 +16,7 @@ pub struct SamArgs {
     #[arg(long)]
     pub image: PathBuf,
     /// A box prompt in image pixels, x0,y0,x1,y1; repeat for several.
-    #[arg(long = "box", value_parser = parse_box, required = true)]
+    #[arg(long = "box", value_parser = parse_box, required = true, allow_hyphen_values = true)]
     pub boxes: Vec<[f32; 4]>,
     /// Output mask PNG.
     #[arg(long)]
@@ -41,12 +41,25 @@ fn parse_box(s: &str) -> Result<[f32; 4], String> {
 }
 
 pub fn run(args: &SamArgs) -> Result<()> {
+    // Where the mask goes is checked before the model runs.
+    if args.out.is_dir() {
+        bail!(
+            "--out {} is a folder; give the mask's file name (mask.png)",
+            args.out.display()
+        );
+    }
+    if image::ImageFormat::from_path(&args.out).is_err() {
+        bail!(
+            "--out {}: name the mask with an image extension (.png)",
+            args.out.display()
+        );
+    }
     let image = read_rgb(&args.image)?;
     let (w, h) = (image.width as f32, image.height as f32);
     for b in &args.boxes {
         if b[0] < 0.0 || b[1] < 0.0 || b[2] > w || b[3] > h {
             bail!(
-                "box {},{},{},{} lies outside the {}x{} image",
+                "box {},{},{},{} reaches outside the {}x{} image (coordinates run from 0,0 to the width and height)",
                 b[0],
                 b[1],
                 b[2],

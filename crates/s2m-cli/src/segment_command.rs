@@ -68,7 +68,7 @@ pub struct SegmentArgs {
     pub generator: PathBuf,
     /// Resize the score map so its shorter side is this long before the
     /// generator (boxes still come back in image pixels); default: as is.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_generator_size, allow_hyphen_values = true)]
     pub generator_size: Option<usize>,
     /// Output folder: one sub-folder per image.
     #[arg(long)]
@@ -127,6 +127,9 @@ pub fn run(args: &SegmentArgs) -> Result<()> {
         .collect();
     if files.is_empty() {
         bail!("shard {shard} has no image");
+    }
+    if let Some(dir) = args.score_maps.as_deref().filter(|d| !d.is_dir()) {
+        bail!("--score-maps {} is not a folder", dir.display());
     }
     if args.score_map.is_some() && (files.len() != 1 || args.scorer != ScorerChoice::File) {
         bail!("--score-map goes with one image and --scorer file");
@@ -367,6 +370,19 @@ impl Segmenter {
         Ok(map)
     }
 }
+
+/// `--generator-size`: the score map's shorter side, in pixels.
+pub fn parse_generator_size(text: &str) -> Result<usize, String> {
+    text.parse::<usize>()
+        .ok()
+        .filter(|size| (1..=MAX_GENERATOR_SIZE).contains(size))
+        .ok_or_else(|| {
+            format!("`{text}`: the generator size is a whole number of pixels from 1 to {MAX_GENERATOR_SIZE}")
+        })
+}
+
+/// The largest `--generator-size` (a shorter side of 8192 pixels).
+const MAX_GENERATOR_SIZE: usize = 8192;
 
 /// `stage()` and the seconds it took.
 fn timed<T>(stage: impl FnOnce() -> Result<T>) -> Result<(T, f64)> {

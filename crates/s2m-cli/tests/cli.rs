@@ -140,6 +140,59 @@ fn thin_frames_are_segmented() {
     }
 }
 
+/// Arguments that cannot work get a message naming what is wrong before
+/// any model runs.
+#[test]
+fn unusable_arguments_are_clear_messages() {
+    let image = fixture("road_1024x576.png");
+    let dir = temp_dir("arguments");
+    let image_arg = image.to_str().unwrap();
+    let negative = s2m(&[
+        "sam",
+        "--image",
+        image_arg,
+        "--box",
+        "-5,0,10,10",
+        "--out",
+        "/tmp/x.png",
+    ]);
+    assert_fails_with(
+        &negative,
+        "box -5,0,10,10 reaches outside the 1024x576 image",
+    );
+    let folder = s2m(&[
+        "sam",
+        "--image",
+        image_arg,
+        "--box",
+        "5,0,10,10",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_fails_with(&folder, "is a folder; give the mask's file name");
+    let size = s2m(&[
+        "segment",
+        image_arg,
+        "--generator-size",
+        "-1",
+        "--out",
+        "/tmp/x",
+    ]);
+    assert_fails_with(
+        &size,
+        "`-1`: the generator size is a whole number of pixels from 1 to 8192",
+    );
+    let maps = s2m(&[
+        "segment",
+        image_arg,
+        "--score-maps",
+        image_arg,
+        "--out",
+        "/tmp/x",
+    ]);
+    assert_fails_with(&maps, "is not a folder");
+}
+
 /// A generator size whose map would not fit in memory is refused with a
 /// message (it used to abort or panic).
 #[test]
@@ -150,7 +203,8 @@ fn a_huge_generator_size_is_a_message() {
         .unwrap();
     let zeros = vec![0u8; 64 * 48 * 4];
     std::fs::write(dir.join("f.npy"), common::npy("<f4", &[48, 64], &zeros)).unwrap();
-    for size in ["100000", "18446744073709551615"] {
+    // 8192 on a 48x64 map: a 8192x10923 input, over 64 Mpixels.
+    for size in ["8192"] {
         let output = Command::new(env!("CARGO_BIN_EXE_s2m"))
             .arg("segment")
             .arg(dir.join("f.png"))
@@ -164,6 +218,17 @@ fn a_huge_generator_size_is_a_message() {
             .output()
             .unwrap();
         assert_fails_with(&output, "choose a smaller generator size");
+    }
+    for size in ["100000", "18446744073709551615"] {
+        let output = s2m(&[
+            "segment",
+            "x.png",
+            "--generator-size",
+            size,
+            "--out",
+            "/tmp/x",
+        ]);
+        assert_fails_with(&output, "from 1 to 8192");
     }
 }
 
