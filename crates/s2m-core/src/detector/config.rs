@@ -108,7 +108,9 @@ impl DetectorConfig {
     /// these tensors (our names, PyTorch shapes): depth, widths, input
     /// channels, box head and classes follow from the shapes, everything
     /// else keeps the paper's values. `None` when a tensor it needs is
-    /// missing or the depth is not one detectron2 builds.
+    /// missing, the depth is not one detectron2 builds, or the sizes
+    /// cannot work (a zero width, a box head whose input is not
+    /// channels x r x r pooled features for a whole r >= 1).
     pub fn from_tensor_shapes<'a>(
         tensors: impl IntoIterator<Item = (&'a str, &'a [usize])>,
     ) -> Option<Self> {
@@ -143,12 +145,28 @@ impl DetectorConfig {
             },
             fpn_out_channels: dim("backbone.fpn_lateral.0.weight", 0)?,
         };
+        // fc1 reads C x r x r pooled features: r must be a whole number of
+        // at least 1 (a zero-sized head would leave nothing to pool).
         let pooled_inputs = dim("roi_heads.box_head.fc1.weight", 1)?;
-        let resolution = (pooled_inputs / backbone.fpn_out_channels).isqrt();
+        let channels = backbone.fpn_out_channels;
+        let resolution = pooled_inputs.checked_div(channels)?.isqrt();
+        if resolution == 0 || channels * resolution * resolution != pooled_inputs {
+            return None;
+        }
+        let box_head_fc_dim = dim("roi_heads.box_head.fc1.weight", 0)?;
+        if [
+            backbone.stem_out_channels,
+            backbone.res2_out_channels,
+            box_head_fc_dim,
+        ]
+        .contains(&0)
+        {
+            return None;
+        }
         let defaults = Self::default();
         Some(Self {
             replicate_score_map: dim("backbone.bottom_up.stem.conv1.weight", 1)? == 3,
-            box_head_fc_dim: dim("roi_heads.box_head.fc1.weight", 0)?,
+            box_head_fc_dim,
             num_classes: dim("roi_heads.box_predictor.cls_score.weight", 0)?.checked_sub(1)?,
             roi_pooler_resolution: resolution,
             backbone,
@@ -343,6 +361,42 @@ mod tests {
             DetectorConfig::r18_fpn().with_metadata(|_| None),
             Ok(DetectorConfig::r18_fpn())
         );
+    }
+
+    #[test]
+    fn sizes_that_cannot_work_are_not_a_configuration() {
+        let shapes: Vec<(String, Vec<usize>)> = [
+            ("backbone.bottom_up.stem.conv1.weight", vec![4, 3, 7, 7]),
+            ("backbone.bottom_up.res2.0.conv1.weight", vec![4, 4, 3, 3]),
+            ("backbone.bottom_up.res2.0.conv2.weight", vec![4, 4, 3, 3]),
+            ("backbone.bottom_up.res4.0.conv1.weight", vec![16, 8, 3, 3]),
+            ("backbone.bottom_up.res4.1.conv1.weight", vec![16, 16, 3, 3]),
+            ("backbone.fpn_lateral.0.weight", vec![8, 4, 1, 1]),
+            ("roi_heads.box_head.fc1.weight", vec![32, 8 * 7 * 7]),
+            ("roi_heads.box_predictor.cls_score.weight", vec![3, 32]),
+        ]
+        .iter()
+        .map(|(n, s)| (n.to_string(), s.clone()))
+        .collect();
+        let config = |replace: Option<(&str, Vec<usize>)>| {
+            let mut shapes = shapes.clone();
+            if let Some((name, shape)) = replace {
+                shapes.iter_mut().find(|(n, _)| n == name).unwrap().1 = shape;
+            }
+            DetectorConfig::from_tensor_shapes(
+                shapes.iter().map(|(n, s)| (n.as_str(), s.as_slice())),
+            )
+        };
+        assert_eq!(config(None).unwrap().roi_pooler_resolution, 7);
+        for bad in [
+            ("roi_heads.box_head.fc1.weight", vec![32, 0]),
+            ("roi_heads.box_head.fc1.weight", vec![32, 8 * 7 * 7 + 1]),
+            ("roi_heads.box_head.fc1.weight", vec![0, 8 * 7 * 7]),
+            ("backbone.fpn_lateral.0.weight", vec![0, 4, 1, 1]),
+            ("backbone.bottom_up.stem.conv1.weight", vec![0, 3, 7, 7]),
+        ] {
+            assert_eq!(config(Some((bad.0, bad.1.clone()))), None, "{bad:?}");
+        }
     }
 
     #[test]
