@@ -48,7 +48,9 @@ pub fn run(args: &SamArgs) -> Result<()> {
             args.out.display()
         );
     }
-    if image::ImageFormat::from_path(&args.out).is_err() {
+    // (A device such as /dev/null is left to the write.)
+    let device = args.out.exists() && !args.out.is_file();
+    if !device && image::ImageFormat::from_path(&args.out).is_err() {
         bail!(
             "--out {}: name the mask with an image extension (.png)",
             args.out.display()

@@ -39,6 +39,15 @@ fn read_mask(path: &std::path::Path) -> Vec<bool> {
         .collect()
 }
 
+/// IoU of the mask at `path` with the road fixture's object.
+fn iou_with_the_road_object(path: &Path) -> f64 {
+    let mask = read_mask(path);
+    let truth = read_mask(&fixture("road_1024x576_object_mask.png"));
+    let inter = mask.iter().zip(&truth).filter(|(a, b)| **a && **b).count() as f64;
+    let union = mask.iter().zip(&truth).filter(|(a, b)| **a || **b).count() as f64;
+    inter / union
+}
+
 #[test]
 fn sam_writes_the_mask_of_the_boxed_object() {
     let out = temp_dir("mask").join("mask.png");
@@ -55,11 +64,8 @@ fn sam_writes_the_mask_of_the_boxed_object() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let mask = read_mask(&out);
-    let truth = read_mask(&fixture("road_1024x576_object_mask.png"));
-    let inter = mask.iter().zip(&truth).filter(|(a, b)| **a && **b).count() as f64;
-    let union = mask.iter().zip(&truth).filter(|(a, b)| **a || **b).count() as f64;
-    assert!(inter / union >= 0.9, "IoU {}", inter / union);
+    let iou = iou_with_the_road_object(&out);
+    assert!(iou >= 0.9, "IoU {iou}");
 }
 
 /// A BMP frame (a listed image format) in a folder whose name is not
@@ -82,11 +88,8 @@ fn a_bmp_frame_in_a_folder_not_named_in_utf8() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let mask = read_mask(&out);
-    let truth = read_mask(&fixture("road_1024x576_object_mask.png"));
-    let inter = mask.iter().zip(&truth).filter(|(a, b)| **a && **b).count() as f64;
-    let union = mask.iter().zip(&truth).filter(|(a, b)| **a || **b).count() as f64;
-    assert!(inter / union >= 0.9, "IoU {}", inter / union);
+    let iou = iou_with_the_road_object(&out);
+    assert!(iou >= 0.9, "IoU {iou}");
 
     // An all-background score map beside it: no box, but a clean run.
     let zeros = vec![0u8; 576 * 1024 * 4];
@@ -313,7 +316,10 @@ fn a_box_outside_the_image_is_a_message() {
             .output()
             .unwrap()
     };
-    assert_fails_with(&run("600,400,1100,500"), "lies outside the 1024x576 image");
+    assert_fails_with(
+        &run("600,400,1100,500"),
+        "reaches outside the 1024x576 image",
+    );
     assert_fails_with(&run("600,400,500,500"), "x0 < x1");
 }
 

@@ -166,24 +166,26 @@ impl ScoreMap {
         width: usize,
         values: Vec<f32>,
     ) -> Result<Self, ScoreMapError> {
-        let mut not_finite = values.iter().enumerate().filter(|(_, v)| !v.is_finite());
-        if let Some((first, &value)) = not_finite.next() {
+        // The values failing `bad`: how many, and the first with its index.
+        let find = |bad: fn(f32) -> bool| {
+            let mut failing = values.iter().enumerate().filter(|(_, v)| bad(**v));
+            failing
+                .next()
+                .map(|(first, &value)| (1 + failing.count(), first, value))
+        };
+        if let Some((count, first, value)) = find(|v| !v.is_finite()) {
             return Err(ScoreMapError::NotFinite {
                 file: file.into(),
-                count: 1 + not_finite.count(),
+                count,
                 value,
                 row: first / width,
                 column: first % width,
             });
         }
-        let mut too_large = values
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| v.abs() > MAX_SCORE_MAGNITUDE);
-        if let Some((first, &value)) = too_large.next() {
+        if let Some((count, first, value)) = find(|v| v.abs() > MAX_SCORE_MAGNITUDE) {
             return Err(ScoreMapError::OutOfRange {
                 file: file.into(),
-                count: 1 + too_large.count(),
+                count,
                 value,
                 row: first / width,
                 column: first % width,
