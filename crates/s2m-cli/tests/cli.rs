@@ -39,6 +39,22 @@ fn read_mask(path: &std::path::Path) -> Vec<bool> {
         .collect()
 }
 
+/// `s2m segment IMAGE ARGS... --generator <tiny R50 fixture> --out OUT`.
+fn segment_with_tiny_generator(image: &Path, args: &[&str], out: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_s2m"))
+        .arg("segment")
+        .arg(image)
+        .args(args)
+        .arg("--generator")
+        .arg(fixture("detector_r50_tiny.pth"))
+        .arg("--weights-dir")
+        .arg(weights_dir())
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 /// IoU of the mask at `path` with the road fixture's object.
 fn iou_with_the_road_object(path: &Path) -> f64 {
     let mask = read_mask(path);
@@ -99,17 +115,7 @@ fn a_bmp_frame_in_a_folder_not_named_in_utf8() {
     )
     .unwrap();
     let results = dir.join("results");
-    let output = Command::new(env!("CARGO_BIN_EXE_s2m"))
-        .arg("segment")
-        .arg(&bmp)
-        .arg("--generator")
-        .arg(fixture("detector_r50_tiny.pth"))
-        .arg("--weights-dir")
-        .arg(weights_dir())
-        .arg("--out")
-        .arg(&results)
-        .output()
-        .unwrap();
+    let output = segment_with_tiny_generator(&bmp, &[], &results);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success() && !stderr.contains("panicked"),
@@ -207,21 +213,12 @@ fn a_huge_generator_size_is_a_message() {
     let zeros = vec![0u8; 64 * 48 * 4];
     std::fs::write(dir.join("f.npy"), common::npy("<f4", &[48, 64], &zeros)).unwrap();
     // 8192 on a 48x64 map: a 8192x10923 input, over 64 Mpixels.
-    for size in ["8192"] {
-        let output = Command::new(env!("CARGO_BIN_EXE_s2m"))
-            .arg("segment")
-            .arg(dir.join("f.png"))
-            .args(["--generator-size", size])
-            .arg("--generator")
-            .arg(fixture("detector_r50_tiny.pth"))
-            .arg("--weights-dir")
-            .arg(weights_dir())
-            .arg("--out")
-            .arg(dir.join("out"))
-            .output()
-            .unwrap();
-        assert_fails_with(&output, "choose a smaller generator size");
-    }
+    let output = segment_with_tiny_generator(
+        &dir.join("f.png"),
+        &["--generator-size", "8192"],
+        &dir.join("out"),
+    );
+    assert_fails_with(&output, "choose a smaller generator size");
     for size in ["100000", "18446744073709551615"] {
         let output = s2m(&[
             "segment",
