@@ -1,5 +1,5 @@
-//! The reference of `s2m segment --scorer novelty` (issue #5, item 3;
-//! `s2m_core::scorer::novelty`): the frames the user marked as normal
+//! The reference of `s2m segment --scorer novelty`
+//! (`s2m_core::scorer::novelty`): the frames the user marked as normal
 //! (`--normal`), or else the other uploaded frames (leave-one-out), or for
 //! a lone frame nothing (the frame against itself).
 //!

@@ -1,6 +1,5 @@
 //! `s2m outlier-exposure`: builds the paper's outlier-exposure training set
-//! (REFERENCE.md, "Training the prompt generator (outlier exposure)";
-//! issue #4, item 1) and scores it once: Cityscapes `train` images, each
+//! (REFERENCE.md, "Training the prompt generator (outlier exposure)") and scores it once: Cityscapes `train` images, each
 //! with one COCO object (or one object of a plain `images/` + `masks/`
 //! folder) pasted in, scored by the RPL or PEBAL network (energy, then the
 //! blur). The maps and their labels go to `<cache>/<scorer>-<key>/`

@@ -1,4 +1,4 @@
-//! Where `s2m segment` gets each image's anomaly score map (issue #5): a
+//! Where `s2m segment` gets each image's anomaly score map: a
 //! score-map file next to the image, the RPL or PEBAL network, or the
 //! feature-novelty scorer on SAM's embedding.
 

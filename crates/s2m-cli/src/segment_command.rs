@@ -1,4 +1,4 @@
-//! `s2m segment IMG...`: the whole S2M pipeline on images (issue #5):
+//! `s2m segment IMG...`: the whole S2M pipeline on images:
 //! score map (a file, RPL or PEBAL, or feature novelty on SAM's embedding) -> prompt-generator
 //! boxes -> SAM masks -> per image `mask.png`, `confidence.png` / `.npy`,
 //! `boxes.json` and `overlay.png` in `OUT/<image stem>/`.

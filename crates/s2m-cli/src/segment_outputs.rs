@@ -1,4 +1,4 @@
-//! The files `s2m segment` writes for one image (issue #5): `mask.png`,
+//! The files `s2m segment` writes for one image: `mask.png`,
 //! `confidence.png` and `boxes.json` (`s2m_core::result_files`, the web
 //! app's exports too), the confidence map as `confidence.npy` (float32),
 //! and `overlay.png`: the image, the mask in translucent red, each box

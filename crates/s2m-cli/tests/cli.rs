@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{assert_fails_with, fixture, temp_dir, weights_dir};
+use common::{assert_fails_with, fixture, segment_with_tiny_generator, temp_dir, weights_dir};
 
 fn s2m(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_s2m"))
@@ -37,22 +37,6 @@ fn read_mask(path: &std::path::Path) -> Vec<bool> {
         .into_iter()
         .map(|v| v > 127)
         .collect()
-}
-
-/// `s2m segment IMAGE ARGS... --generator <tiny R50 fixture> --out OUT`.
-fn segment_with_tiny_generator(image: &Path, args: &[&str], out: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_s2m"))
-        .arg("segment")
-        .arg(image)
-        .args(args)
-        .arg("--generator")
-        .arg(fixture("detector_r50_tiny.pth"))
-        .arg("--weights-dir")
-        .arg(weights_dir())
-        .arg("--out")
-        .arg(out)
-        .output()
-        .unwrap()
 }
 
 /// IoU of the mask at `path` with the road fixture's object.
@@ -115,7 +99,7 @@ fn a_bmp_frame_in_a_folder_not_named_in_utf8() {
     )
     .unwrap();
     let results = dir.join("results");
-    let output = segment_with_tiny_generator(&bmp, &[], &results);
+    let output = segment_with_tiny_generator(&[bmp.as_os_str()], &results);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success() && !stderr.contains("panicked"),
@@ -213,11 +197,13 @@ fn a_huge_generator_size_is_a_message() {
     let zeros = vec![0u8; 64 * 48 * 4];
     std::fs::write(dir.join("f.npy"), common::npy("<f4", &[48, 64], &zeros)).unwrap();
     // 8192 on a 48x64 map: a 8192x10923 input, over 64 Mpixels.
-    let output = segment_with_tiny_generator(
-        &dir.join("f.png"),
-        &["--generator-size", "8192"],
-        &dir.join("out"),
-    );
+    let image = dir.join("f.png");
+    let args = [
+        image.as_os_str(),
+        "--generator-size".as_ref(),
+        "8192".as_ref(),
+    ];
+    let output = segment_with_tiny_generator(&args, &dir.join("out"));
     assert_fails_with(&output, "choose a smaller generator size");
     for size in ["100000", "18446744073709551615"] {
         let output = s2m(&[

@@ -9,10 +9,9 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-use common::{assert_fails_with, fixture, le_bytes, npy, reference, temp_dir, weights_dir};
+use common::{
+    assert_fails_with, fixture, le_bytes, npy, reference, segment_with_tiny_generator, temp_dir,
+};
 
 /// A road-grey frame with a bright square: something for SAM to segment.
 fn frame(width: u32, height: u32) -> image::RgbImage {
@@ -24,21 +23,6 @@ fn frame(width: u32, height: u32) -> image::RgbImage {
             image::Rgb([v, v, v + 5])
         }
     })
-}
-
-/// `s2m segment ARGS... --generator <tiny R50 fixture> --weights-dir W --out OUT`.
-fn segment(args: &[&std::ffi::OsStr], out: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_s2m"))
-        .arg("segment")
-        .args(args)
-        .arg("--generator")
-        .arg(fixture("detector_r50_tiny.pth"))
-        .arg("--weights-dir")
-        .arg(weights_dir())
-        .arg("--out")
-        .arg(out)
-        .output()
-        .unwrap()
 }
 
 #[test]
@@ -57,7 +41,7 @@ fn a_folder_gives_every_output_and_bad_images_are_skipped() {
     std::fs::write(dir.join("broken.png"), b"\x89PNG\r\n\x1a\nnot really").unwrap();
     frame(64, 48).save(dir.join("nomap.png")).unwrap();
 
-    let output = segment(&[dir.as_os_str()], &out);
+    let output = segment_with_tiny_generator(&[dir.as_os_str()], &out);
     assert_fails_with(&output, "3 of 4 images failed");
     let stderr = String::from_utf8_lossy(&output.stderr);
     for needle in [
@@ -139,7 +123,7 @@ fn bad_arguments_are_messages() {
     let out = temp_dir("segment-args");
     let run = |args: &[&str]| {
         let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
-        segment(&args, &out)
+        segment_with_tiny_generator(&args, &out)
     };
     assert_fails_with(&run(&["nowhere/*.png"]), "names no file");
     let image = out.join("one.png");
@@ -163,7 +147,7 @@ fn novelty_needs_no_score_maps_and_normal_frames_go_with_it() {
     let run = |extra: &[&str]| {
         let mut args = vec![dir.as_os_str()];
         args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
-        segment(&args, &out)
+        segment_with_tiny_generator(&args, &out)
     };
     let output = run(&["--scorer", "novelty"]);
     assert!(output.status.success(), "{output:?}");
@@ -196,7 +180,7 @@ fn a_network_scorer_runs_beside_the_encoder() {
     let image = dir.join("frame.png");
     frame(96, 64).save(&image).unwrap();
     let scorer = format!("rpl={}", fixture("scorer_rpl_tiny.pth").display());
-    let output = segment(
+    let output = segment_with_tiny_generator(
         &[image.as_os_str(), "--scorer".as_ref(), scorer.as_ref()],
         &out,
     );

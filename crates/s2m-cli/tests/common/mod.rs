@@ -3,8 +3,8 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-use std::process::Output;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -103,4 +103,20 @@ pub fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
 
 pub fn le_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// `s2m segment ARGS... --generator <tiny R50 fixture> --weights-dir W --out OUT`.
+#[allow(dead_code)] // not every test binary segments
+pub fn segment_with_tiny_generator(args: &[&std::ffi::OsStr], out: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_s2m"))
+        .arg("segment")
+        .args(args)
+        .arg("--generator")
+        .arg(fixture("detector_r50_tiny.pth"))
+        .arg("--weights-dir")
+        .arg(weights_dir())
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
 }
