@@ -10,7 +10,7 @@ use burn::tensor::{DType, Device};
 
 use crate::detector::{Detector, DetectorConfig};
 use crate::sam::{Sam, SamConfig};
-use crate::scorer::{DeepWv3Plus, ScorerConfig};
+use crate::scorer::{DeepWv3Plus, EmbeddingHead, EmbeddingHeadConfig, ScorerConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsLoadError {
@@ -44,6 +44,11 @@ pub enum WeightsLoadError {
          `{first_tensor}`"
     )]
     NotAScorer { file: String, first_tensor: String },
+    #[error(
+        "{file}: not anomaly head weights (`mean`, `std`, `probe.*`, `reduce.*`, `context1.*`, \
+         `context2.*`, `output.*`); its first tensor is `{first_tensor}`"
+    )]
+    NotAnEmbeddingHead { file: String, first_tensor: String },
     #[error("{file}: {message}")]
     BadMetadata { file: String, message: String },
     #[error("{file}: tensor `{tensor}`: {message}")]
@@ -86,6 +91,52 @@ pub fn load_scorer(
     device: &Device,
 ) -> Result<DeepWv3Plus, WeightsLoadError> {
     load_into(DeepWv3Plus::new(config.clone(), device), bytes, file)
+}
+
+/// The anomaly head whose weights are the safetensors `bytes`, on
+/// `device`; its sizes come from the tensor shapes.
+pub fn load_embedding_head(
+    bytes: Vec<u8>,
+    file: &str,
+    device: &Device,
+) -> Result<EmbeddingHead, WeightsLoadError> {
+    let (_, header) = read_header(&bytes, file)?;
+    let tensors = header.tensors();
+    let config = EmbeddingHeadConfig::from_tensor_shapes(
+        tensors
+            .iter()
+            .map(|(name, info)| (name.as_str(), info.shape.as_slice())),
+    )
+    .ok_or_else(|| WeightsLoadError::NotAnEmbeddingHead {
+        file: file.to_owned(),
+        first_tensor: tensors.keys().min().cloned().unwrap_or_default(),
+    })?;
+    if !positive_values(&bytes, "std").unwrap_or(false) {
+        return Err(WeightsLoadError::BadTensor {
+            file: file.to_owned(),
+            tensor: "std".to_owned(),
+            message: "every standard deviation must be a positive number".to_owned(),
+        });
+    }
+    load_into(config.init(device), bytes, file)
+}
+
+/// Whether every value of the f32 or f16 tensor `name` in the
+/// safetensors `bytes` is positive; `None` when it cannot be read.
+fn positive_values(bytes: &[u8], name: &str) -> Option<bool> {
+    use safetensors::Dtype;
+    let tensors = safetensors::SafeTensors::deserialize(bytes).ok()?;
+    let view = tensors.tensor(name).ok()?;
+    let data = view.data();
+    Some(match view.dtype() {
+        Dtype::F32 => data
+            .chunks_exact(4)
+            .all(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]) > 0.0),
+        Dtype::F16 => data
+            .chunks_exact(2)
+            .all(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32() > 0.0),
+        _ => return None,
+    })
 }
 
 /// The configuration of the anomaly scorer whose weights are the

@@ -8,11 +8,15 @@
 //! published checkpoints convert by s2m-weights with a few renames.
 //! [`input`] -> [`deeplab_wrn38`] ([`wider_resnet`], [`aspp`]) -> [`score`]
 //! -> [`blur`].
+//!
+//! Two scorers read SAM's image embedding instead of the image: the
+//! trained [`embedding_head`] and the label-free [`novelty`] scorer.
 
 pub mod aspp;
 pub mod blur;
 pub mod config;
 pub mod deeplab_wrn38;
+pub mod embedding_head;
 pub mod input;
 pub mod layers;
 pub mod novelty;
@@ -23,6 +27,7 @@ use burn::tensor::Tensor;
 
 pub use config::ScorerConfig;
 pub use deeplab_wrn38::DeepWv3Plus;
+pub use embedding_head::{EmbeddingHead, EmbeddingHeadConfig};
 pub use score::{SCORED_CLASSES, ScoreFunction};
 
 impl DeepWv3Plus {

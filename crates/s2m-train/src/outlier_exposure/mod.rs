@@ -38,7 +38,7 @@ mod dataset;
 mod folder;
 mod object;
 mod paste;
-mod rescale;
+pub(crate) mod rescale;
 mod score_cache;
 
 pub use cityscapes::list_cityscapes_images;
