@@ -3,6 +3,7 @@
 //! Every failure is reported as a message with a non-zero exit code; the
 //! commands never panic on bad input.
 
+mod anomaly_head_command;
 mod bench;
 mod detect_command;
 mod eval_command;
@@ -60,6 +61,11 @@ enum Command {
     Synthesize(synthesize_command::SynthesizeArgs),
     /// Outlier exposure: paste objects into Cityscapes, score and cache the maps.
     OutlierExposure(outlier_exposure_command::OutlierExposureArgs),
+    /// The anomaly head on SAM's embedding: cache training frames, train it.
+    AnomalyHead {
+        #[command(subcommand)]
+        action: anomaly_head_command::AnomalyHeadCommand,
+    },
     /// Train the prompt generator on synthesised or cached outlier-exposure maps.
     TrainGenerator(train_generator_command::TrainGeneratorArgs),
     /// Time the models.
@@ -102,6 +108,7 @@ fn main() -> ExitCode {
         Command::Eval(command) => eval_command::run(&command),
         Command::Synthesize(args) => synthesize_command::run(&args),
         Command::OutlierExposure(args) => outlier_exposure_command::run(&args),
+        Command::AnomalyHead { action } => anomaly_head_command::run(&action),
         Command::TrainGenerator(args) => train_generator_command::run(&args),
         Command::Bench { target } => bench::run(target),
     };
