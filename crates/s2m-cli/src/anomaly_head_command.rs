@@ -49,7 +49,7 @@ pub enum AnomalyHeadCommand {
 pub struct PrepareArgs {
     /// Inlier frames as IMAGES_DIR=CLASSES_DIR (class maps of the same
     /// file names); repeatable.
-    #[arg(long = "inliers", required = true, value_parser = parse_pair)]
+    #[arg(long = "inliers", value_parser = parse_pair)]
     pub inliers: Vec<(PathBuf, PathBuf)>,
     /// Classes objects may stand on (CamVid: road 3, pavement 4).
     #[arg(long, value_delimiter = ',', default_value = "3,4")]
@@ -167,6 +167,9 @@ fn prepare(args: &PrepareArgs) -> Result<()> {
         inliers.extend(read_road_frames(images, classes)?);
     }
     let labelled = labelled_frames(args)?;
+    if inliers.is_empty() && labelled.is_empty() {
+        bail!("no frames: give --inliers IMAGES=CLASSES and/or --labelled DATASET");
+    }
     let cut_outs: Vec<OeObject> = labelled
         .iter()
         .flat_map(|frame| cut_objects(frame, args.min_object_pixels))

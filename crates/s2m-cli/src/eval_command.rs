@@ -42,7 +42,7 @@ use crate::ModelArgs;
 use crate::image_input::read_rgb;
 use crate::input_files::read_regular_file;
 use crate::novelty_reference::NoveltyReference;
-use crate::score_source::{ScorerChoice, score_map_file};
+use crate::score_source::{ScorerChoice, resolve_scorer, score_map_file};
 use crate::segment_command::Segmenter;
 use crate::shard::Shard;
 
@@ -89,10 +89,12 @@ pub struct EvalArgs {
     /// `s2m`, `threshold:scorer` or `threshold:DIR`; repeat for several.
     #[arg(long = "method", required = true)]
     pub methods: Vec<MethodChoice>,
-    /// The pipeline's scorer: `file` (maps beside the frames or in
-    /// --score-maps), `novelty`, `rpl=WEIGHTS`, `pebal=WEIGHTS`.
-    #[arg(long, default_value = "file")]
-    pub scorer: ScorerChoice,
+    /// The pipeline's scorer: `head` (the default: the anomaly head on
+    /// SAM's embedding) or `head=WEIGHTS`, `file` (maps beside the frames
+    /// or in --score-maps; the default with --score-maps), `novelty`,
+    /// `rpl=WEIGHTS`, `pebal=WEIGHTS`.
+    #[arg(long)]
+    pub scorer: Option<ScorerChoice>,
     /// Folder of the score maps of `--scorer file`.
     #[arg(long)]
     pub score_maps: Option<PathBuf>,
@@ -142,11 +144,12 @@ impl FromStr for MethodChoice {
             Some(("threshold", "scorer")) => Ok(MethodChoice::ThresholdScorer(None)),
             Some(("threshold", "energy")) => Ok(MethodChoice::ThresholdScorer(Some("energy"))),
             Some(("threshold", "novelty")) => Ok(MethodChoice::ThresholdScorer(Some("novelty"))),
+            Some(("threshold", "head")) => Ok(MethodChoice::ThresholdScorer(Some("head"))),
             Some(("threshold", dir)) if !dir.is_empty() => {
                 Ok(MethodChoice::ThresholdMaps(dir.into()))
             }
             _ => Err(format!(
-                "`{text}`: expected s2m, threshold:scorer (or threshold:energy / threshold:novelty, the scorer's score) or threshold:DIR"
+                "`{text}`: expected s2m, threshold:scorer (or threshold:energy / threshold:novelty / threshold:head, the scorer's score) or threshold:DIR"
             )),
         }
     }
@@ -249,13 +252,14 @@ fn evaluate(args: &EvalArgs) -> Result<()> {
             bail!("--method {m:?} is given twice");
         }
     }
+    let scorer = resolve_scorer(args.scorer.as_ref(), args.score_maps.is_some());
     for m in &args.methods {
         if let MethodChoice::ThresholdScorer(Some(score)) = m {
-            if *score != scorer_score(&args.scorer) {
+            if *score != scorer_score(&scorer) {
                 bail!(
                     "--method threshold:{score} needs a scorer giving it; --scorer {} gives {}",
-                    scorer_name(&args.scorer),
-                    scorer_score(&args.scorer)
+                    scorer_name(&scorer),
+                    scorer_score(&scorer)
                 );
             }
         }
@@ -269,7 +273,7 @@ fn evaluate(args: &EvalArgs) -> Result<()> {
             &args.model,
             &args.generator,
             args.generator_size,
-            &args.scorer,
+            &scorer,
         )?)
     } else {
         None
@@ -281,7 +285,7 @@ fn evaluate(args: &EvalArgs) -> Result<()> {
             name: match m {
                 MethodChoice::S2m => "s2m".into(),
                 MethodChoice::ThresholdScorer(_) => {
-                    format!("threshold:{}", scorer_name(&args.scorer))
+                    format!("threshold:{}", scorer_name(&scorer))
                 }
                 MethodChoice::ThresholdMaps(dir) => format!("threshold:{}", dir.display()),
             },
@@ -338,10 +342,10 @@ fn evaluate(args: &EvalArgs) -> Result<()> {
     let scoring = Scoring {
         methods: args.methods.clone(),
         segmenter,
-        scorer: args.scorer.clone(),
+        scorer: scorer.clone(),
         score_maps: args.score_maps.clone(),
     };
-    let mut novelty = match (&scoring.segmenter, &args.scorer) {
+    let mut novelty = match (&scoring.segmenter, &scorer) {
         (Some(segmenter), ScorerChoice::Novelty) => {
             if shard.count > 1 {
                 // Each frame is scored against the others of its shard:
@@ -417,6 +421,7 @@ fn scorer_score(scorer: &ScorerChoice) -> &'static str {
     match scorer {
         ScorerChoice::File => "the files' scores",
         ScorerChoice::Novelty => "novelty",
+        ScorerChoice::Head(_) => "head",
         ScorerChoice::Rpl(_) | ScorerChoice::Pebal(_) => "energy",
     }
 }
@@ -425,6 +430,7 @@ fn scorer_name(scorer: &ScorerChoice) -> &'static str {
     match scorer {
         ScorerChoice::File => "file",
         ScorerChoice::Novelty => "novelty",
+        ScorerChoice::Head(_) => "head",
         ScorerChoice::Rpl(_) => "rpl",
         ScorerChoice::Pebal(_) => "pebal",
     }

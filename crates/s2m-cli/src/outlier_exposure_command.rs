@@ -69,8 +69,10 @@ pub struct OutlierExposureArgs {
 pub fn run(args: &OutlierExposureArgs) -> Result<()> {
     let weights = match &args.scorer {
         ScorerChoice::Rpl(path) | ScorerChoice::Pebal(path) => path,
-        ScorerChoice::File | ScorerChoice::Novelty => {
-            bail!("outlier-exposure scores with the network: --scorer rpl=WEIGHTS or pebal=WEIGHTS")
+        ScorerChoice::File | ScorerChoice::Novelty | ScorerChoice::Head(_) => {
+            bail!(
+                "outlier-exposure scores with the network: --scorer rpl=WEIGHTS or pebal=WEIGHTS (the anomaly head has its own: s2m anomaly-head prepare)"
+            )
         }
     };
     let inliers = list_cityscapes_images(&args.cityscapes, "train")?;

@@ -1,6 +1,7 @@
-//! Where `s2m segment` gets each image's anomaly score map: a
-//! score-map file next to the image, the RPL or PEBAL network, or the
-//! feature-novelty scorer on SAM's embedding.
+//! Where `s2m segment` gets each image's anomaly score map: the anomaly
+//! head on SAM's embedding (the default), a score-map file next to the
+//! image, the RPL or PEBAL network, or the feature-novelty scorer on SAM's
+//! embedding.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -10,7 +11,8 @@ use burn::tensor::{Device, Tensor};
 use s2m_core::score_map_file::ScoreMap;
 use s2m_core::score_map_file::naming::{SCORE_MAP_EXTENSIONS, SCORE_PNG_SUFFIX};
 use s2m_core::scorer::input::image_to_input;
-use s2m_core::scorer::{DeepWv3Plus, ScoreFunction};
+use s2m_core::scorer::{DeepWv3Plus, EmbeddingHead, ScoreFunction};
+use s2m_core::weights::load_embedding_head;
 
 use crate::image_input::RgbImage;
 use crate::weights_file::load_scorer_file;
@@ -18,6 +20,9 @@ use crate::weights_file::load_scorer_file;
 /// The `--scorer` the user chose.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ScorerChoice {
+    /// `head` (the shipped `anomaly_head.safetensors` of `--weights-dir`)
+    /// or `head=WEIGHTS`: the anomaly head on SAM's embedding.
+    Head(Option<PathBuf>),
     /// `file`: `<stem>.npy|.npz|.pfm|.tif|.tiff` or `<stem>.score.png`
     /// beside each image (or in `--score-maps DIR`).
     File,
@@ -36,13 +41,49 @@ impl FromStr for ScorerChoice {
         match text.split_once('=') {
             None if text == "file" => Ok(Self::File),
             None if text == "novelty" => Ok(Self::Novelty),
+            None if text == "head" => Ok(Self::Head(None)),
+            Some(("head", path)) if !path.is_empty() => Ok(Self::Head(Some(path.into()))),
             Some(("rpl", path)) if !path.is_empty() => Ok(Self::Rpl(path.into())),
             Some(("pebal", path)) if !path.is_empty() => Ok(Self::Pebal(path.into())),
             _ => Err(format!(
-                "`{text}`: expected file, novelty, rpl=WEIGHTS or pebal=WEIGHTS"
+                "`{text}`: expected head, head=WEIGHTS, file, novelty, rpl=WEIGHTS or pebal=WEIGHTS"
             )),
         }
     }
+}
+
+/// The scorer a command runs: the one named, else `file` when score maps
+/// were given (`--score-map`, `--score-maps`), else the anomaly head.
+pub fn resolve_scorer(named: Option<&ScorerChoice>, maps_given: bool) -> ScorerChoice {
+    match (named, maps_given) {
+        (Some(choice), _) => choice.clone(),
+        (None, true) => ScorerChoice::File,
+        (None, false) => ScorerChoice::Head(None),
+    }
+}
+
+/// The shipped anomaly head's file name in the weights folder.
+pub const HEAD_FILE: &str = "anomaly_head.safetensors";
+
+/// The anomaly head the user chose (`None` for other scorers): the
+/// shipped one is checked against the weights folder's manifest.
+pub fn load_head(
+    choice: &ScorerChoice,
+    weights_dir: &Path,
+    device: &Device,
+) -> Result<Option<EmbeddingHead>> {
+    let ScorerChoice::Head(named) = choice else {
+        return Ok(None);
+    };
+    let path = named.clone().unwrap_or_else(|| weights_dir.join(HEAD_FILE));
+    let bytes = crate::input_files::read_regular_file(&path).with_context(|| {
+        format!(
+            "cannot read the anomaly head's weights (`s2m weights fetch` puts ours in {})",
+            weights_dir.display()
+        )
+    })?;
+    crate::weights_file::verify_if_listed(&path, &bytes)?;
+    Ok(Some(load_embedding_head(bytes, &path.display().to_string(), device)?))
 }
 
 /// The RPL or PEBAL network, checked to be the one the user named.
@@ -50,7 +91,7 @@ pub fn load_network(choice: &ScorerChoice, device: &Device) -> Result<Option<Dee
     let (path, rpl) = match choice {
         ScorerChoice::Rpl(path) => (path, true),
         ScorerChoice::Pebal(path) => (path, false),
-        ScorerChoice::File | ScorerChoice::Novelty => return Ok(None),
+        ScorerChoice::File | ScorerChoice::Novelty | ScorerChoice::Head(_) => return Ok(None),
     };
     let network = load_scorer_file(path, device)?;
     let has_rpl_block = network.config.residual_channels.is_some();
@@ -114,6 +155,11 @@ mod tests {
 
     #[test]
     fn scorer_choices_parse() {
+        assert_eq!("head".parse(), Ok(ScorerChoice::Head(None)));
+        assert_eq!(
+            "head=h.safetensors".parse(),
+            Ok(ScorerChoice::Head(Some("h.safetensors".into())))
+        );
         assert_eq!("file".parse(), Ok(ScorerChoice::File));
         assert_eq!("novelty".parse(), Ok(ScorerChoice::Novelty));
         assert_eq!(
@@ -124,7 +170,7 @@ mod tests {
             "pebal=p.safetensors".parse(),
             Ok(ScorerChoice::Pebal("p.safetensors".into()))
         );
-        for bad in ["rpl", "rpl=", "energy", "sml=x"] {
+        for bad in ["rpl", "rpl=", "energy", "sml=x", "head="] {
             assert!(bad.parse::<ScorerChoice>().is_err(), "{bad}");
         }
     }

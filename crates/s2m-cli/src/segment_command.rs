@@ -21,7 +21,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use s2m_core::pipeline::{ImageEmbedding, Pipeline, PipelineConfig, Segmentation};
 use s2m_core::readback::read_f32;
-use s2m_core::scorer::DeepWv3Plus;
+use s2m_core::scorer::{DeepWv3Plus, EmbeddingHead};
 use s2m_core::scorer::novelty::{NoveltyConfig, ReferenceBank, novelty_map};
 use s2m_core::side_by_side::side_by_side;
 use serde::Serialize;
@@ -32,7 +32,8 @@ use crate::input_files::expand;
 use crate::model_loading::load_model;
 use crate::novelty_reference::{NoveltyReference, TimedEmbedding};
 use crate::score_source::{
-    ScorerChoice, load_network, network_score_map, read_score_map, score_map_file,
+    ScorerChoice, load_head, load_network, network_score_map, read_score_map, resolve_scorer,
+    score_map_file,
 };
 use crate::segment_outputs::write_all;
 use crate::shard::Shard;
@@ -44,15 +45,18 @@ pub struct SegmentArgs {
     /// glob patterns.
     #[arg(required = true)]
     pub images: Vec<PathBuf>,
-    /// Where score maps come from: `file` (`<stem>.npy|.npz|.pfm|.tif|.tiff`
-    /// or `<stem>.score.png` next to each image, or in --score-maps),
-    /// `rpl=WEIGHTS`, `pebal=WEIGHTS` (energy score, blurred), or `novelty`
-    /// (each image against the others, or against --normal frames; a lone
-    /// image against itself).
-    /// Novelty works without any scorer weights; see `s2m_core::scorer::novelty`
-    /// for where it works and where it does not.
-    #[arg(long, default_value = "file")]
-    pub scorer: ScorerChoice,
+    /// Where score maps come from: `head` (the default: the anomaly head
+    /// on SAM's image embedding, `anomaly_head.safetensors` in
+    /// --weights-dir) or `head=WEIGHTS`; `file` (`<stem>.npy|.npz|.pfm|
+    /// .tif|.tiff` or `<stem>.score.png` next to each image, or in
+    /// --score-maps; the default when --score-map or --score-maps is
+    /// given); `rpl=WEIGHTS`, `pebal=WEIGHTS` (energy score, blurred); or
+    /// `novelty` (each image against the others, or against --normal
+    /// frames; a lone image against itself; see
+    /// `s2m_core::scorer::novelty` for where it works and where it does
+    /// not).
+    #[arg(long)]
+    pub scorer: Option<ScorerChoice>,
     /// The score map of a single image (instead of looking next to it).
     #[arg(long, conflicts_with = "score_maps")]
     pub score_map: Option<PathBuf>,
@@ -112,6 +116,7 @@ struct TimingsJson {
 pub struct Segmenter {
     pipeline: Pipeline,
     network: Option<DeepWv3Plus>,
+    head: Option<EmbeddingHead>,
     scorer: ScorerChoice,
     novelty: NoveltyConfig,
     device: Device,
@@ -131,19 +136,18 @@ pub fn run(args: &SegmentArgs) -> Result<()> {
     if let Some(dir) = args.score_maps.as_deref().filter(|d| !d.is_dir()) {
         bail!("--score-maps {} is not a folder", dir.display());
     }
-    if args.score_map.is_some() && (files.len() != 1 || args.scorer != ScorerChoice::File) {
+    let scorer = resolve_scorer(
+        args.scorer.as_ref(),
+        args.score_map.is_some() || args.score_maps.is_some(),
+    );
+    if args.score_map.is_some() && (files.len() != 1 || scorer != ScorerChoice::File) {
         bail!("--score-map goes with one image and --scorer file");
     }
-    let segmenter = Segmenter::load(
-        &args.model,
-        &args.generator,
-        args.generator_size,
-        &args.scorer,
-    )?;
-    if !args.normal.is_empty() && args.scorer != ScorerChoice::Novelty {
+    let segmenter = Segmenter::load(&args.model, &args.generator, args.generator_size, &scorer)?;
+    if !args.normal.is_empty() && scorer != ScorerChoice::Novelty {
         bail!("--normal goes with --scorer novelty");
     }
-    let mut novelty_reference = match args.scorer {
+    let mut novelty_reference = match scorer {
         ScorerChoice::Novelty => {
             let normal = if args.normal.is_empty() {
                 Vec::new()
@@ -257,7 +261,19 @@ impl Segmenter {
         let mut times = StageTimes::default();
 
         let (kept, bank) = novelty.unzip();
-        let (embedded, score_map) = if self.scorer == ScorerChoice::Novelty {
+        let (embedded, score_map) = if let Some(head) = &self.head {
+            // The head reads SAM's embedding: the encoder comes first.
+            let (embedded, seconds) = timed(|| self.encode(image))?;
+            times.sam_encoder = seconds;
+            let (score_map, seconds) = timed(|| {
+                let map = head.score_map(&embedded);
+                settle(&map)?;
+                Ok(map)
+            })?;
+            times.scorer = seconds;
+            times.scorer_and_encoder = times.scorer + times.sam_encoder;
+            (embedded, score_map)
+        } else if self.scorer == ScorerChoice::Novelty {
             // Novelty scores SAM's embedding: the encoder comes first.
             let embedded = match kept.flatten() {
                 Some((embedded, seconds)) => {
@@ -337,6 +353,7 @@ impl Segmenter {
                 },
             },
             network: load_network(scorer, &device)?,
+            head: load_head(scorer, &model.weights_dir, &device)?,
             scorer: scorer.clone(),
             novelty: NoveltyConfig::default(),
             device,

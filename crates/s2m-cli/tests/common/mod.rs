@@ -105,12 +105,15 @@ pub fn le_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
-/// `s2m segment ARGS... --generator <tiny R50 fixture> --weights-dir W --out OUT`.
+/// `s2m segment ARGS... --generator <tiny R50 fixture> --weights-dir W --out OUT`,
+/// with `--scorer file` (maps beside the images) unless ARGS name a scorer.
 #[allow(dead_code)] // not every test binary segments
 pub fn segment_with_tiny_generator(args: &[&std::ffi::OsStr], out: &Path) -> Output {
+    let scorer_named = args.iter().any(|a| *a == "--scorer");
     Command::new(env!("CARGO_BIN_EXE_s2m"))
         .arg("segment")
         .args(args)
+        .args(if scorer_named { &[][..] } else { &["--scorer", "file"][..] })
         .arg("--generator")
         .arg(fixture("detector_r50_tiny.pth"))
         .arg("--weights-dir")
