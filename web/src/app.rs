@@ -40,6 +40,8 @@ use std::rc::Rc;
 const HALF_FIRST: &[StorageDType] = &[StorageDType::F16, StorageDType::F32];
 const SAM: (&str, &[StorageDType]) = ("mobile_sam", HALF_FIRST);
 const GENERATOR: (&str, &[StorageDType]) = ("s2m_generator", HALF_FIRST);
+/// The anomaly head is tiny (about 100 kB): one f32 file.
+const HEAD: (&str, &[StorageDType]) = ("anomaly_head", &[StorageDType::F32]);
 
 #[derive(Default)]
 struct PageState {
@@ -251,12 +253,14 @@ pub fn App(
                 };
                 set_status.set((
                     "loading".into(),
-                    "Loading the models (MobileSAM and the prompt generator)…".into(),
+                    "Loading the models (MobileSAM, the anomaly head and the prompt generator)…"
+                        .into(),
                 ));
                 let manifest = fetch_manifest(&base).await?;
                 let entries = [
                     manifest_entry(&manifest, &base, SAM)?,
                     manifest_entry(&manifest, &base, GENERATOR)?,
+                    manifest_entry(&manifest, &base, HEAD)?,
                 ];
                 set_files.set(
                     entries
@@ -277,9 +281,10 @@ pub fn App(
                     });
                     sources.push(source);
                 }
+                let head = files.pop().ok_or("no anomaly head weights")?;
                 let generator = files.pop().ok_or("no generator weights")?;
                 let sam = files.pop().ok_or("no SAM weights")?;
-                Ok((worker.load(sam, generator).await?, sources))
+                Ok((worker.load(sam, generator, head).await?, sources))
             }
             .await;
             match result {
@@ -461,7 +466,7 @@ pub fn App(
         let source = if score_map.is_some() {
             "the uploaded score map"
         } else {
-            "the image's own novelty map"
+            "the anomaly head's map of the image"
         };
         set_status.set(("segmenting".into(), format!("Segmenting with {source}…")));
         spawn_local(async move {
@@ -909,7 +914,7 @@ pub fn App(
             </ul>
             <div class="inputs">
                 <label>"Images or a video " <input id="image-input" type="file" accept="image/*,video/*" multiple on:change=on_file /></label>
-                <label>"Score map (optional: .npy, .npz, 16-bit PNG, float TIFF, PFM; without one the page scores the image's own novelty) "
+                <label>"Score map (optional: .npy, .npz, 16-bit PNG, float TIFF, PFM; without one the anomaly head scores the image) "
                     <input id="score-map-input" type="file" accept=".npy,.npz,.png,.tif,.tiff,.pfm" on:change=on_score_map />
                 </label>
             </div>

@@ -80,11 +80,15 @@ impl WorkerState {
                 self.compute = Some(compute);
                 Ok(Reply::Started { why_cpu })
             }
-            Request::Load { sam, generator } => {
+            Request::Load {
+                sam,
+                generator,
+                head,
+            } => {
                 let compute = self.compute.clone().ok_or("the worker was not started")?;
                 // The old models go before the new ones take memory.
                 self.models = None;
-                self.models = Some(Models::new(compute, sam, generator)?);
+                self.models = Some(Models::new(compute, sam, generator, head)?);
                 Ok(Reply::Loaded)
             }
             Request::SetImage { rgb, width, height } => {

@@ -2,9 +2,9 @@
 //! pipeline (`s2m_core::pipeline`: prompt generator + MobileSAM) on the
 //! WebGPU device or the CPU. The image embedding is computed once per
 //! image and shared by the automatic segmentation and the boxes the user
-//! draws. The score map is the one the user uploads, or else the
-//! feature-novelty map of the image itself (`s2m_core::scorer::novelty`,
-//! lone-frame mode). Everything read from the GPU is read asynchronously
+//! draws. The score map is the one the user uploads, or else the anomaly
+//! head's map of the image, read off that same embedding
+//! (`s2m_core::scorer::embedding_head`). Everything read from the GPU is read asynchronously
 //! (a synchronous read would abort). The device is a [`WatchedGpu`]: a
 //! lost device or a GPU error (out of memory) is a fault the page hears
 //! of with every reply, never a panic. Without WebGPU, or on a software
@@ -20,8 +20,8 @@ use s2m_core::pipeline::{ImageEmbedding, Pipeline, PipelineConfig, Segmentation}
 use s2m_core::readback::read_f32;
 use s2m_core::sam::{Prompts, SamConfig};
 use s2m_core::score_map_file::ScoreMap;
-use s2m_core::scorer::novelty::{NoveltyConfig, novelty_map};
-use s2m_core::weights::{detector_config_of, load_detector, load_sam};
+use s2m_core::scorer::EmbeddingHead;
+use s2m_core::weights::{detector_config_of, load_detector, load_embedding_head, load_sam};
 use serde::{Deserialize, Serialize};
 
 /// Milliseconds spent in each stage of one S2M run (the SAM encoder's
@@ -143,14 +143,20 @@ impl Compute {
 
 pub struct Models {
     pipeline: Pipeline,
+    head: EmbeddingHead,
     compute: Compute,
     /// The embedding of the current image.
     image: Option<ImageEmbedding>,
 }
 
 impl Models {
-    /// Loads both models where `compute` says.
-    pub fn new(compute: Compute, sam: WeightsFile, generator: WeightsFile) -> Result<Self, String> {
+    /// Loads the models where `compute` says.
+    pub fn new(
+        compute: Compute,
+        sam: WeightsFile,
+        generator: WeightsFile,
+        head: WeightsFile,
+    ) -> Result<Self, String> {
         let device = compute.device();
         let generator_config =
             detector_config_of(&generator.bytes, &generator.name).map_err(|e| e.to_string())?;
@@ -161,8 +167,11 @@ impl Models {
                 .map_err(|e| e.to_string())?,
             config: PipelineConfig::default(),
         };
+        let head =
+            load_embedding_head(head.bytes, &head.name, &device).map_err(|e| e.to_string())?;
         Ok(Self {
             pipeline,
+            head,
             compute,
             image: None,
         })
@@ -197,8 +206,8 @@ impl Models {
 
     /// S2M on the current image: boxes from `score_map` (which must have
     /// the size of the full image, `full_size` (height, width), of which
-    /// the models may see a downscaled copy) or from the image's novelty
-    /// map, then their masks and the confidence map at the models' size;
+    /// the models may see a downscaled copy) or from the anomaly head's
+    /// map of the image, then their masks and the confidence map at the models' size;
     /// also the score map itself at the models' size, for the views.
     pub async fn segment(
         &self,
@@ -219,12 +228,10 @@ impl Models {
                 (map.clone().into_tensor(&self.compute.device()), scores)
             }
             None => {
-                let map = novelty_map(image, None, &NoveltyConfig::default());
-                let [map_height, map_width] = map.dims();
-                let values = read_f32(map.clone(), "the novelty map")
+                let map = self.head.score_map(image);
+                let scores = read_f32(map.clone(), "the anomaly head's map")
                     .await
                     .map_err(|e| e.to_string())?;
-                let scores = resample_nearest(&values, (map_height, map_width), (height, width));
                 (map, scores)
             }
         };

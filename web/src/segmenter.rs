@@ -235,8 +235,16 @@ impl ModelWorker {
         self: &Rc<Self>,
         sam: WeightsFile,
         generator: WeightsFile,
+        head: WeightsFile,
     ) -> Result<Segmenter, String> {
-        match self.request(Request::Load { sam, generator }).await? {
+        match self
+            .request(Request::Load {
+                sam,
+                generator,
+                head,
+            })
+            .await?
+        {
             Reply::Loaded => Ok(Segmenter {
                 worker: Rc::clone(self),
             }),

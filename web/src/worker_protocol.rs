@@ -25,10 +25,11 @@ use crate::models::{ComputeChoice, StageTimes, WeightsFile};
 pub enum Request {
     /// Opens where the models run: a WebGPU device, or the CPU.
     Start { choice: ComputeChoice },
-    /// Loads MobileSAM and the prompt generator there.
+    /// Loads MobileSAM, the prompt generator and the anomaly head there.
     Load {
         sam: WeightsFile,
         generator: WeightsFile,
+        head: WeightsFile,
     },
     /// Embeds an RGB image (the SAM encoder).
     SetImage {
@@ -37,8 +38,8 @@ pub enum Request {
         width: usize,
         height: usize,
     },
-    /// S2M on the current image, with this score map or the image's
-    /// novelty map; `full_size` (height, width) is the frame's size when
+    /// S2M on the current image, with this score map or the anomaly
+    /// head's map of the image; `full_size` (height, width) is the frame's size when
     /// the models see a downscaled copy.
     Segment {
         score_map: Option<ScoreMap>,

@@ -24,15 +24,18 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use s2m_core::pipeline::ImageEmbedding;
 use s2m_core::sam::Sam;
 use s2m_core::sam::transforms::ImageFrame;
+use s2m_core::weights::load_embedding_head;
 use s2m_eval::datasets::{Dataset, Layout};
 use s2m_train::anomaly_head::{
     CacheEntry, HeadTrainingConfig, LabelledFrame, PasteConfig, RoadFrame, TokenTargets, VOID,
-    cut_objects, head_bytes, paste_on_road, procedural_object, read_cache, read_road_frames,
-    train_head, write_cache_entry,
+    cut_objects, head_bytes, object_boxes, paste_on_road, procedural_object, read_cache,
+    read_road_frames, train_head, write_cache_entry,
 };
-use s2m_train::outlier_exposure::OeObject;
+use s2m_train::outlier_exposure::{OeObject, write_cached_example};
+use s2m_train::training::step::TrainingExample;
 
 use crate::ModelArgs;
 use crate::model_loading::load_model;
@@ -43,6 +46,26 @@ pub enum AnomalyHeadCommand {
     Prepare(PrepareArgs),
     /// Train the head on a cache of embeddings.
     Train(TrainArgs),
+    /// The head's score maps of a cache's frames, with the boxes of their
+    /// objects: training maps for the prompt generator
+    /// (`s2m train-generator --oe-cache OUT`).
+    Maps(MapsArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct MapsArgs {
+    /// A cache folder written by `prepare`.
+    #[arg(long)]
+    pub cache: PathBuf,
+    /// The head's weights.
+    #[arg(long)]
+    pub head: PathBuf,
+    /// Objects smaller than this many pixels get no box.
+    #[arg(long, default_value_t = 64)]
+    pub min_object_pixels: usize,
+    /// The folder of maps (`sample_<i>.npy` + `.json`).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(clap::Args, Debug)]
@@ -122,6 +145,7 @@ pub fn run(command: &AnomalyHeadCommand) -> Result<()> {
     match command {
         AnomalyHeadCommand::Prepare(args) => prepare(args),
         AnomalyHeadCommand::Train(args) => train(args),
+        AnomalyHeadCommand::Maps(args) => maps(args),
     }
 }
 
@@ -144,8 +168,11 @@ fn labelled_frames(args: &PrepareArgs) -> Result<Vec<LabelledFrame>> {
             let image = image::open(&sample.image)
                 .with_context(|| format!("cannot read {}", sample.image.display()))?
                 .into_rgb8();
-            let labels = image::GrayImage::from_raw(image.width(), image.height(), truth.into_labels())
-                .with_context(|| format!("{}: labels of another size than the image", sample.name))?;
+            let labels =
+                image::GrayImage::from_raw(image.width(), image.height(), truth.into_labels())
+                    .with_context(|| {
+                        format!("{}: labels of another size than the image", sample.name)
+                    })?;
             Ok(LabelledFrame {
                 name: sample.name.clone(),
                 image,
@@ -208,7 +235,9 @@ fn prepare(args: &PrepareArgs) -> Result<()> {
         }
         // Each frame draws from its own stream: a resumed run makes the
         // same frames.
-        let mut rng = ChaCha8Rng::seed_from_u64(args.seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = ChaCha8Rng::seed_from_u64(
+            args.seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
         let frame = if index < inliers.len() * args.copies {
             let inlier = &inliers[index % inliers.len()];
             let count = rng.random_range(1..=args.max_objects);
@@ -274,18 +303,16 @@ fn train(args: &TrainArgs) -> Result<()> {
     };
     eprintln!("{} cached frames", entries.len());
     let device = Device::flex().autodiff();
-    let (head, report) = train_head(&entries, &config, &device, |epoch| {
-        match epoch.held_out {
-            Some(m) => eprintln!(
-                "epoch {:3}: loss {:.4}, held-out tokens AP {:.2} FPR95 {:.2} AUROC {:.2}",
-                epoch.epoch,
-                epoch.loss,
-                100.0 * m.average_precision,
-                100.0 * m.fpr_at_95_tpr,
-                100.0 * m.auroc
-            ),
-            None => eprintln!("epoch {:3}: loss {:.4}", epoch.epoch, epoch.loss),
-        }
+    let (head, report) = train_head(&entries, &config, &device, |epoch| match epoch.held_out {
+        Some(m) => eprintln!(
+            "epoch {:3}: loss {:.4}, held-out tokens AP {:.2} FPR95 {:.2} AUROC {:.2}",
+            epoch.epoch,
+            epoch.loss,
+            100.0 * m.average_precision,
+            100.0 * m.fpr_at_95_tpr,
+            100.0 * m.auroc
+        ),
+        None => eprintln!("epoch {:3}: loss {:.4}", epoch.epoch, epoch.loss),
     })?;
     let metadata = [
         ("s2m.training.command", crate::command_line()),
@@ -294,6 +321,54 @@ fn train(args: &TrainArgs) -> Result<()> {
     let bytes = head_bytes(&head, &metadata)?;
     write_new_file(&args.out, &bytes)?;
     println!("wrote {} ({} bytes)", args.out.display(), bytes.len());
+    Ok(())
+}
+
+fn maps(args: &MapsArgs) -> Result<()> {
+    let device = Device::flex();
+    let bytes = crate::input_files::read_regular_file(&args.head)?;
+    let head = load_embedding_head(bytes, &args.head.display().to_string(), &device)?;
+    let entries = read_cache(&args.cache)?;
+    let progress = ProgressBar::new(entries.len() as u64);
+    let mut boxes_total = 0;
+    for (index, entry) in entries.iter().enumerate() {
+        progress.inc(1);
+        let labels_path = args
+            .cache
+            .join("frames")
+            .join(format!("{index:05}.labels.png"));
+        let labels = image::open(&labels_path)
+            .with_context(|| format!("cannot read {}", labels_path.display()))?
+            .into_luma8();
+        let (w, h) = labels.dimensions();
+        let grid = entry.targets.grid;
+        let embedding = burn::tensor::Tensor::<4>::from_data(
+            burn::tensor::TensorData::new(entry.embedding.clone(), [1, entry.channels, grid, grid]),
+            &device,
+        );
+        let frame = ImageFrame::new((h as usize, w as usize), grid * 16);
+        let map = head.score_map(&ImageEmbedding { embedding, frame });
+        let values = map
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| anyhow::anyhow!("reading the map back: {e:?}"))?;
+        let boxes = object_boxes(&labels, args.min_object_pixels);
+        boxes_total += boxes.len();
+        let example = TrainingExample {
+            height: h as usize,
+            width: w as usize,
+            values,
+            classes: vec![0; boxes.len()],
+            boxes,
+        };
+        write_cached_example(&args.out, index, &example)?;
+    }
+    progress.finish_and_clear();
+    println!(
+        "wrote {} maps with {boxes_total} boxes to {}",
+        entries.len(),
+        args.out.display()
+    );
     Ok(())
 }
 

@@ -83,7 +83,11 @@ pub fn load_head(
         )
     })?;
     crate::weights_file::verify_if_listed(&path, &bytes)?;
-    Ok(Some(load_embedding_head(bytes, &path.display().to_string(), device)?))
+    Ok(Some(load_embedding_head(
+        bytes,
+        &path.display().to_string(),
+        device,
+    )?))
 }
 
 /// The RPL or PEBAL network, checked to be the one the user named.

@@ -21,8 +21,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use s2m_core::pipeline::{ImageEmbedding, Pipeline, PipelineConfig, Segmentation};
 use s2m_core::readback::read_f32;
-use s2m_core::scorer::{DeepWv3Plus, EmbeddingHead};
 use s2m_core::scorer::novelty::{NoveltyConfig, ReferenceBank, novelty_map};
+use s2m_core::scorer::{DeepWv3Plus, EmbeddingHead};
 use s2m_core::side_by_side::side_by_side;
 use serde::Serialize;
 

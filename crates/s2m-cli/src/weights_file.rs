@@ -12,11 +12,11 @@ use burn::tensor::Device;
 use s2m_core::detector::Detector;
 use s2m_core::scorer::DeepWv3Plus;
 use s2m_core::weights::{detector_config_of, load_detector, load_scorer, scorer_config_of};
-use s2m_weights::manifest::MANIFEST_FILE;
-use s2m_weights::{Manifest, StorageDType, integrity};
 use s2m_weights::checkpoint::{NamedTensor, read_pytorch_checkpoint};
 use s2m_weights::convert::to_safetensors_bytes;
 use s2m_weights::key_map::official_to_ours;
+use s2m_weights::manifest::MANIFEST_FILE;
+use s2m_weights::{Manifest, StorageDType, integrity};
 
 const GENERATOR: &str = "expected the prompt generator's weights: a .safetensors file \
                          from `s2m weights convert` or `s2m train-generator`, or a \
@@ -32,7 +32,11 @@ pub fn verify_if_listed(path: &Path, bytes: &[u8]) -> Result<()> {
     let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
         return Ok(());
     };
-    let folder = if folder.as_os_str().is_empty() { Path::new(".") } else { folder };
+    let folder = if folder.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        folder
+    };
     let manifest_path = folder.join(MANIFEST_FILE);
     if !manifest_path.is_file() {
         return Ok(());

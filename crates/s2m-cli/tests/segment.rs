@@ -129,7 +129,10 @@ fn bad_arguments_are_messages() {
     let image = out.join("one.png");
     frame(32, 32).save(&image).unwrap();
     let image = image.to_str().unwrap();
-    assert_fails_with(&run(&[image, "--scorer", "sml=x"]), "expected head, head=WEIGHTS, file");
+    assert_fails_with(
+        &run(&[image, "--scorer", "sml=x"]),
+        "expected head, head=WEIGHTS, file",
+    );
     assert_fails_with(
         &run(&[image, "--scorer", "rpl=/missing/rpl.pth"]),
         "cannot read",

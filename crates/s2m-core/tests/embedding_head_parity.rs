@@ -72,7 +72,11 @@ fn logits_and_score_map_match_pytorch() {
             embedding: fixture.tensor::<4>("embedding", &device),
             frame: ImageFrame::new((h as usize, w as usize), input as usize),
         };
-        assert_eq!(image.frame.resized, (rh as usize, rw as usize), "SAM's resize");
+        assert_eq!(
+            image.frame.resized,
+            (rh as usize, rw as usize),
+            "SAM's resize"
+        );
         let logits = to_vec(head.forward(image.embedding.clone()));
         let error = max_abs_diff(&logits, &expected_logits);
         assert!(error < 1e-4, "{backend}: logits max abs error {error}");
@@ -91,7 +95,10 @@ fn damaged_or_foreign_weights_are_refused_with_the_reason() {
         }
     });
     let error = load_embedding_head(zero_std, "h.safetensors", &device).unwrap_err();
-    assert!(matches!(error, WeightsLoadError::BadTensor { ref tensor, .. } if tensor == "std"), "{error}");
+    assert!(
+        matches!(error, WeightsLoadError::BadTensor { ref tensor, .. } if tensor == "std"),
+        "{error}"
+    );
 
     let nan = head_file(|name, values| {
         if name == "context1.weight" {
@@ -104,10 +111,16 @@ fn damaged_or_foreign_weights_are_refused_with_the_reason() {
     let mut truncated = head_file(|_, _| {});
     truncated.truncate(truncated.len() / 2);
     let error = load_embedding_head(truncated, "h.safetensors", &device).unwrap_err();
-    assert!(matches!(error, WeightsLoadError::Unreadable { .. }), "{error}");
+    assert!(
+        matches!(error, WeightsLoadError::Unreadable { .. }),
+        "{error}"
+    );
 
     // The whole fixture holds more than a head: not head weights.
     let foreign = std::fs::read(fixture_path(FIXTURE)).unwrap();
     let error = load_embedding_head(foreign, "fixture.safetensors", &device).unwrap_err();
-    assert!(matches!(error, WeightsLoadError::NotAnEmbeddingHead { .. }), "{error}");
+    assert!(
+        matches!(error, WeightsLoadError::NotAnEmbeddingHead { .. }),
+        "{error}"
+    );
 }

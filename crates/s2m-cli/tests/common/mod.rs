@@ -113,7 +113,11 @@ pub fn segment_with_tiny_generator(args: &[&std::ffi::OsStr], out: &Path) -> Out
     Command::new(env!("CARGO_BIN_EXE_s2m"))
         .arg("segment")
         .args(args)
-        .args(if scorer_named { &[][..] } else { &["--scorer", "file"][..] })
+        .args(if scorer_named {
+            &[][..]
+        } else {
+            &["--scorer", "file"][..]
+        })
         .arg("--generator")
         .arg(fixture("detector_r50_tiny.pth"))
         .arg("--weights-dir")

@@ -31,9 +31,9 @@
 //! in PyTorch.
 
 use burn::module::{Module, Param};
+use burn::nn::Initializer;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::Initializer;
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor};
 
@@ -195,9 +195,15 @@ mod tests {
         head.output.weight = head.output.weight.map(|w| w.zeros_like());
         head.output.bias = head.output.bias.map(|b| b.map(|b| b.zeros_like()));
         head.probe.weight = head.probe.weight.map(|w| {
-            Tensor::from_data(TensorData::new(vec![4.0f32, 0.0, 0.0, 0.0], [1, 4, 1, 1]), &w.device())
+            Tensor::from_data(
+                TensorData::new(vec![4.0f32, 0.0, 0.0, 0.0], [1, 4, 1, 1]),
+                &w.device(),
+            )
         });
-        head.probe.bias = head.probe.bias.map(|b| b.map(|b| b.zeros_like().sub_scalar(2.0)));
+        head.probe.bias = head
+            .probe
+            .bias
+            .map(|b| b.map(|b| b.zeros_like().sub_scalar(2.0)));
         // A 4 x 4 token grid whose top-left token is hot, for a 30 x 60
         // frame (input 8, resized 4 x 8: the bottom two token rows are pad).
         let mut values = vec![0.0f32; 4 * 16];
@@ -207,7 +213,11 @@ mod tests {
             embedding,
             frame: ImageFrame::new((30, 60), 8),
         };
-        let map: Vec<f32> = head.score_map(&image).into_data().try_to_vec::<f32>().unwrap();
+        let map: Vec<f32> = head
+            .score_map(&image)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         assert_eq!(map.len(), 30 * 60);
         let at = |y: usize, x: usize| map[y * 60 + x];
         assert!(at(0, 0) > 0.85, "hot token: {}", at(0, 0));

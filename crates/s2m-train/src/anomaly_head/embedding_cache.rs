@@ -27,20 +27,28 @@ pub struct CacheEntry {
 const NAME_KEY: &str = "s2m.frame";
 
 /// Writes `entry` as `<dir>/<index, 5 digits>.safetensors`.
-pub fn write_cache_entry(dir: &Path, index: usize, entry: &CacheEntry) -> Result<PathBuf, HeadError> {
+pub fn write_cache_entry(
+    dir: &Path,
+    index: usize,
+    entry: &CacheEntry,
+) -> Result<PathBuf, HeadError> {
     let grid = entry.targets.grid;
     let embedding: Vec<u8> = entry
         .embedding
         .iter()
         .flat_map(|&v| f16::from_f32(v).to_le_bytes())
         .collect();
-    let bytes = |values: &[f32]| -> Vec<u8> { values.iter().flat_map(|v| v.to_le_bytes()).collect() };
+    let bytes =
+        |values: &[f32]| -> Vec<u8> { values.iter().flat_map(|v| v.to_le_bytes()).collect() };
     let (anomaly, weight) = (bytes(&entry.targets.anomaly), bytes(&entry.targets.weight));
     fn view(dtype: Dtype, shape: Vec<usize>, data: &[u8]) -> Result<TensorView<'_>, HeadError> {
         TensorView::new(dtype, shape, data).map_err(|e| HeadError::Training(e.to_string()))
     }
     let tensors = vec![
-        ("embedding", view(Dtype::F16, vec![entry.channels, grid, grid], &embedding)?),
+        (
+            "embedding",
+            view(Dtype::F16, vec![entry.channels, grid, grid], &embedding)?,
+        ),
         ("anomaly", view(Dtype::F32, vec![grid, grid], &anomaly)?),
         ("weight", view(Dtype::F32, vec![grid, grid], &weight)?),
     ];
@@ -61,7 +69,10 @@ pub fn read_cache(dir: &Path) -> Result<Vec<CacheEntry>, HeadError> {
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(HeadError::input(dir, "no cached embedding (*.safetensors) in it"));
+        return Err(HeadError::input(
+            dir,
+            "no cached embedding (*.safetensors) in it",
+        ));
     }
     files.iter().map(|path| read_entry(path)).collect()
 }
@@ -69,7 +80,8 @@ pub fn read_cache(dir: &Path) -> Result<Vec<CacheEntry>, HeadError> {
 fn read_entry(path: &Path) -> Result<CacheEntry, HeadError> {
     let bad = |problem: String| HeadError::input(path, problem);
     let bytes = std::fs::read(path).map_err(|e| HeadError::input(path, e))?;
-    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
+    let (_, header) =
+        safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
     let name = header
         .metadata()
         .as_ref()
@@ -77,18 +89,27 @@ fn read_entry(path: &Path) -> Result<CacheEntry, HeadError> {
         .unwrap_or_default();
     let tensors = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
     let tensor = |name: &str, dtype: Dtype| {
-        let view = tensors.tensor(name).map_err(|e| bad(format!("`{name}`: {e}")))?;
+        let view = tensors
+            .tensor(name)
+            .map_err(|e| bad(format!("`{name}`: {e}")))?;
         if view.dtype() != dtype {
-            return Err(bad(format!("`{name}` is {:?}, expected {dtype:?}", view.dtype())));
+            return Err(bad(format!(
+                "`{name}` is {:?}, expected {dtype:?}",
+                view.dtype()
+            )));
         }
         Ok((view.shape().to_vec(), view.data().to_vec()))
     };
     let (shape, data) = tensor("embedding", Dtype::F16)?;
     let [channels, grid, grid_w] = shape[..] else {
-        return Err(bad(format!("`embedding` has shape {shape:?}, expected [C, G, G]")));
+        return Err(bad(format!(
+            "`embedding` has shape {shape:?}, expected [C, G, G]"
+        )));
     };
     if grid != grid_w {
-        return Err(bad(format!("`embedding` has shape {shape:?}, expected a square grid")));
+        return Err(bad(format!(
+            "`embedding` has shape {shape:?}, expected a square grid"
+        )));
     }
     let embedding = data
         .chunks_exact(2)
@@ -97,7 +118,9 @@ fn read_entry(path: &Path) -> Result<CacheEntry, HeadError> {
     let grid_values = |name: &str| -> Result<Vec<f32>, HeadError> {
         let (shape, data) = tensor(name, Dtype::F32)?;
         if shape != [grid, grid] {
-            return Err(bad(format!("`{name}` has shape {shape:?}, expected [{grid}, {grid}]")));
+            return Err(bad(format!(
+                "`{name}` has shape {shape:?}, expected [{grid}, {grid}]"
+            )));
         }
         Ok(data
             .chunks_exact(4)
@@ -146,7 +169,12 @@ mod tests {
     #[test]
     fn an_empty_or_corrupt_cache_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(read_cache(dir.path()).unwrap_err().to_string().contains("no cached"));
+        assert!(
+            read_cache(dir.path())
+                .unwrap_err()
+                .to_string()
+                .contains("no cached")
+        );
         std::fs::write(dir.path().join("00000.safetensors"), b"garbage").unwrap();
         let error = read_cache(dir.path()).unwrap_err().to_string();
         assert!(error.contains("00000.safetensors"), "{error}");

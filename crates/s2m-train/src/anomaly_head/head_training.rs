@@ -13,9 +13,9 @@
 //! frames like its training frames.
 
 use burn::module::{Module, Param};
-use burn::store::ModuleSnapshot;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams};
+use burn::store::ModuleSnapshot;
 use burn::tensor::activation::log_sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
@@ -99,7 +99,9 @@ pub fn train_head(
             odd.name, odd.channels, odd.targets.grid
         )));
     }
-    let held_out = |i: usize| config.held_out_every > 0 && i % config.held_out_every == config.held_out_every - 1;
+    let held_out = |i: usize| {
+        config.held_out_every > 0 && i % config.held_out_every == config.held_out_every - 1
+    };
     let (training, validation): (Vec<_>, Vec<_>) =
         entries.iter().enumerate().partition(|(i, _)| !held_out(*i));
     let training: Vec<&CacheEntry> = training.into_iter().map(|(_, e)| e).collect();
@@ -190,9 +192,18 @@ fn batch_tensors(frames: &[&CacheEntry], device: &Device) -> (Tensor<4>, Tensor<
     let gather = |f: &dyn Fn(&CacheEntry) -> &[f32]| -> Vec<f32> {
         frames.iter().flat_map(|e| f(e).iter().copied()).collect()
     };
-    let embedding = Tensor::from_data(TensorData::new(gather(&|e| &e.embedding), [n, c, g, g]), device);
-    let target = Tensor::from_data(TensorData::new(gather(&|e| &e.targets.anomaly), [n, 1, g, g]), device);
-    let weight = Tensor::from_data(TensorData::new(gather(&|e| &e.targets.weight), [n, 1, g, g]), device);
+    let embedding = Tensor::from_data(
+        TensorData::new(gather(&|e| &e.embedding), [n, c, g, g]),
+        device,
+    );
+    let target = Tensor::from_data(
+        TensorData::new(gather(&|e| &e.targets.anomaly), [n, 1, g, g]),
+        device,
+    );
+    let weight = Tensor::from_data(
+        TensorData::new(gather(&|e| &e.targets.weight), [n, 1, g, g]),
+        device,
+    );
     (embedding, target, weight)
 }
 
@@ -206,12 +217,20 @@ fn weighted_bce(logits: Tensor<4>, target: Tensor<4>, weight: Tensor<4>) -> Tens
 }
 
 /// Token AP / FPR95 / AUROC of `head` on `entries` (`None` without any).
-fn token_metrics(head: &EmbeddingHead, entries: &[&CacheEntry], device: &Device) -> Option<TokenMetrics> {
+fn token_metrics(
+    head: &EmbeddingHead,
+    entries: &[&CacheEntry],
+    device: &Device,
+) -> Option<TokenMetrics> {
     let device = device.clone().inner();
     let mut histogram = ScoreHistogram::default();
     for chunk in entries.chunks(8) {
         let (embedding, _, _) = batch_tensors(chunk, &device);
-        let logits: Vec<f32> = head.forward(embedding).into_data().try_to_vec::<f32>().ok()?;
+        let logits: Vec<f32> = head
+            .forward(embedding)
+            .into_data()
+            .try_to_vec::<f32>()
+            .ok()?;
         let tokens = chunk[0].targets.grid * chunk[0].targets.grid;
         for (entry, logits) in chunk.iter().zip(logits.chunks(tokens)) {
             let labels: Vec<u8> = entry
@@ -307,7 +326,10 @@ mod tests {
         let entries = toy_entries(20);
         let mut seen = 0;
         let (head, report) = train_head(&entries, &config, &device, |_| seen += 1).unwrap();
-        assert_eq!((seen, report.training_frames, report.held_out_frames), (15, 16, 4));
+        assert_eq!(
+            (seen, report.training_frames, report.held_out_frames),
+            (15, 16, 4)
+        );
         let first = report.epochs[0].loss;
         let last = report.epochs.last().unwrap();
         assert!(last.loss < first * 0.7, "loss {first} -> {}", last.loss);
@@ -318,8 +340,16 @@ mod tests {
         let bytes = head_bytes(&head, &[("s2m.test", "1".into())]).unwrap();
         let loaded = load_embedding_head(bytes, "head.safetensors", &Device::flex()).unwrap();
         let (embedding, _, _) = batch_tensors(&[&entries[0]], &Device::flex());
-        let a: Vec<f32> = head.forward(embedding.clone()).into_data().try_to_vec::<f32>().unwrap();
-        let b: Vec<f32> = loaded.forward(embedding).into_data().try_to_vec::<f32>().unwrap();
+        let a: Vec<f32> = head
+            .forward(embedding.clone())
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let b: Vec<f32> = loaded
+            .forward(embedding)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         for (x, y) in a.iter().zip(&b) {
             assert!((x - y).abs() < 1e-5, "{x} vs {y}");
         }

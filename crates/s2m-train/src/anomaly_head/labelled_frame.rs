@@ -72,48 +72,85 @@ fn open(path: &Path) -> Result<image::DynamicImage, HeadError> {
         .map_err(|e| HeadError::input(path, e))
 }
 
-/// The anomalous objects of `frame`: each 8-connected component of its
-/// anomaly pixels with at least `min_pixels` pixels, cut out by its box.
-pub fn cut_objects(frame: &LabelledFrame, min_pixels: usize) -> Vec<OeObject> {
-    let (w, h) = frame.labels.dimensions();
-    let mut component = vec![0u32; (w * h) as usize];
-    let mut objects = Vec::new();
-    let mut next = 0;
-    for start in 0..component.len() {
-        if component[start] != 0 || frame.labels.as_raw()[start] != 1 {
+/// The 8-connected components of the anomaly pixels (label 1) of
+/// `labels`, each as its pixel indices (row-major).
+fn anomaly_components(labels: &GrayImage) -> Vec<Vec<usize>> {
+    let (w, h) = labels.dimensions();
+    let raw = labels.as_raw();
+    let mut seen = vec![false; raw.len()];
+    let mut components = Vec::new();
+    for start in 0..raw.len() {
+        if seen[start] || raw[start] != 1 {
             continue;
         }
-        next += 1;
+        seen[start] = true;
         let mut stack = vec![start];
         let mut pixels = Vec::new();
-        component[start] = next;
         while let Some(p) = stack.pop() {
             pixels.push(p);
             let (x, y) = ((p as u32 % w) as i64, (p as u32 / w) as i64);
-            for (dx, dy) in [(-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)] {
+            for (dx, dy) in [
+                (-1, -1),
+                (0, -1),
+                (1, -1),
+                (-1, 0),
+                (1, 0),
+                (-1, 1),
+                (0, 1),
+                (1, 1),
+            ] {
                 let (nx, ny) = (x + dx, y + dy);
                 if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
                     continue;
                 }
                 let q = (ny as u32 * w + nx as u32) as usize;
-                if component[q] == 0 && frame.labels.as_raw()[q] == 1 {
-                    component[q] = next;
+                if !seen[q] && raw[q] == 1 {
+                    seen[q] = true;
                     stack.push(q);
                 }
             }
         }
-        if pixels.len() < min_pixels {
-            continue;
-        }
-        let mut mask = GrayImage::new(w, h);
-        for p in pixels {
-            mask.put_pixel(p as u32 % w, p as u32 / w, Luma([255]));
-        }
-        if let Ok(object) = OeObject::cut(&frame.name, &frame.image, &mask) {
-            objects.push(object);
-        }
+        components.push(pixels);
     }
-    objects
+    components
+}
+
+/// The anomalous objects of `frame`: each 8-connected component of its
+/// anomaly pixels with at least `min_pixels` pixels, cut out by its box.
+pub fn cut_objects(frame: &LabelledFrame, min_pixels: usize) -> Vec<OeObject> {
+    let (w, h) = frame.labels.dimensions();
+    anomaly_components(&frame.labels)
+        .into_iter()
+        .filter(|pixels| pixels.len() >= min_pixels)
+        .filter_map(|pixels| {
+            let mut mask = GrayImage::new(w, h);
+            for p in pixels {
+                mask.put_pixel(p as u32 % w, p as u32 / w, Luma([255]));
+            }
+            OeObject::cut(&frame.name, &frame.image, &mask).ok()
+        })
+        .collect()
+}
+
+/// The tight box `[x0, y0, x1, y1]` (x1, y1 one past the last pixel) of
+/// each 8-connected anomaly component of `labels` with at least
+/// `min_pixels` pixels: the objects a prompt generator should find.
+pub fn object_boxes(labels: &GrayImage, min_pixels: usize) -> Vec<[f32; 4]> {
+    let w = labels.width() as usize;
+    anomaly_components(labels)
+        .into_iter()
+        .filter(|pixels| pixels.len() >= min_pixels)
+        .map(|pixels| {
+            let xs = pixels.iter().map(|p| p % w);
+            let ys = pixels.iter().map(|p| p / w);
+            [
+                xs.clone().min().unwrap_or(0) as f32,
+                ys.clone().min().unwrap_or(0) as f32,
+                (xs.max().unwrap_or(0) + 1) as f32,
+                (ys.max().unwrap_or(0) + 1) as f32,
+            ]
+        })
+        .collect()
 }
 
 /// The labels of an inlier frame before anything is pasted: [`VOID`]
@@ -149,6 +186,10 @@ mod tests {
         assert_eq!(objects[0].mask.get_pixel(1, 1).0, [255]);
         assert_eq!(objects[0].mask.get_pixel(2, 0).0, [0]);
         assert_eq!(cut_objects(&frame, 1).len(), 2);
+        assert_eq!(
+            object_boxes(&frame.labels, 1),
+            vec![[1.0, 1.0, 4.0, 4.0], [8.0, 6.0, 9.0, 7.0]]
+        );
     }
 
     #[test]
@@ -158,10 +199,16 @@ mod tests {
         std::fs::create_dir_all(&images).unwrap();
         std::fs::create_dir_all(&classes).unwrap();
         RgbImage::new(6, 4).save(images.join("a.png")).unwrap();
-        GrayImage::from_pixel(6, 4, Luma([11])).save(classes.join("a.png")).unwrap();
+        GrayImage::from_pixel(6, 4, Luma([11]))
+            .save(classes.join("a.png"))
+            .unwrap();
         let frames = read_road_frames(&images, &classes).unwrap();
         assert_eq!(frames.len(), 1);
-        assert!(inlier_labels(&frames[0], Some(11)).pixels().all(|p| p.0[0] == VOID));
+        assert!(
+            inlier_labels(&frames[0], Some(11))
+                .pixels()
+                .all(|p| p.0[0] == VOID)
+        );
 
         RgbImage::new(6, 4).save(images.join("b.png")).unwrap();
         let missing = read_road_frames(&images, &classes).unwrap_err().to_string();

@@ -29,7 +29,7 @@ mod token_targets;
 
 pub use embedding_cache::{CacheEntry, read_cache, write_cache_entry};
 pub use head_training::{HeadTrainingConfig, HeadTrainingReport, head_bytes, train_head};
-pub use labelled_frame::{LabelledFrame, RoadFrame, cut_objects, read_road_frames};
+pub use labelled_frame::{LabelledFrame, RoadFrame, cut_objects, object_boxes, read_road_frames};
 pub use procedural_objects::procedural_object;
 pub use road_paste::{PasteConfig, paste_on_road};
 pub use token_targets::TokenTargets;

@@ -32,7 +32,10 @@ pub fn procedural_object(rng: &mut impl Rng, texture_sources: &[&RgbImage]) -> O
     let image = RgbImage::from_fn(w, h, |x, y| {
         // Lit from above: the bottom is darker by up to `1 - light`.
         let shade = 1.0 - (1.0 - light) * y as f32 / h as f32;
-        Rgb(texture.get_pixel(x, y).0.map(|v| (v as f32 * shade).round() as u8))
+        Rgb(texture
+            .get_pixel(x, y)
+            .0
+            .map(|v| (v as f32 * shade).round() as u8))
     });
     OeObject { image, mask }
 }
@@ -60,7 +63,11 @@ fn blob(w: u32, h: u32, rng: &mut impl Rng) -> GrayImage {
         .collect();
     mask_from(w, h, |u, v| {
         let angle = v.atan2(u);
-        let radius = 0.8 + harmonics.iter().map(|(k, a, p)| a * (k * angle + p).sin()).sum::<f32>();
+        let radius = 0.8
+            + harmonics
+                .iter()
+                .map(|(k, a, p)| a * (k * angle + p).sin())
+                .sum::<f32>();
         (u * u + v * v).sqrt() < radius && v < 0.95
     })
 }

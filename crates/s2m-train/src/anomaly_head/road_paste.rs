@@ -182,7 +182,10 @@ impl Placement {
             self.left as f32 + self.width as f32 / 2.0,
             (self.top + self.height as i64) as f32,
         );
-        let (rx, ry) = (self.width as f32 * 0.55, (self.height as f32 * 0.08).max(1.5));
+        let (rx, ry) = (
+            self.width as f32 * 0.55,
+            (self.height as f32 * 0.08).max(1.5),
+        );
         let (w, h) = image.dimensions();
         let (x0, x1) = ((cx - rx).max(0.0) as u32, ((cx + rx) as u32).min(w));
         let (y0, y1) = ((cy - ry).max(0.0) as u32, ((cy + ry) as u32).min(h));
@@ -211,7 +214,11 @@ fn luma(p: &Rgb<u8>) -> f32 {
 fn soft_edge(mask: &GrayImage) -> Vec<f32> {
     let (w, h) = mask.dimensions();
     let on = |x: i64, y: i64| {
-        x >= 0 && y >= 0 && x < w as i64 && y < h as i64 && mask.get_pixel(x as u32, y as u32).0[0] > 0
+        x >= 0
+            && y >= 0
+            && x < w as i64
+            && y < h as i64
+            && mask.get_pixel(x as u32, y as u32).0[0] > 0
     };
     let mut alpha = Vec::with_capacity((w * h) as usize);
     for y in 0..h as i64 {
@@ -240,7 +247,13 @@ mod tests {
             name: "road".into(),
             image: RgbImage::from_pixel(80, 60, Rgb([100, 100, 100])),
             classes: GrayImage::from_fn(80, 60, |x, y| {
-                Luma([if y >= 20 { 3 } else if x < 5 && y < 5 { 11 } else { 0 }])
+                Luma([if y >= 20 {
+                    3
+                } else if x < 5 && y < 5 {
+                    11
+                } else {
+                    0
+                }])
             }),
         }
     }
@@ -271,7 +284,10 @@ mod tests {
             // taller than perspective allows.
             assert!(height as f32 <= 1.3 * (bottom - 20 + 1) as f32 + 1.0 || height == 10);
             for &(x, y) in &object_pixels {
-                assert!(pasted.image.get_pixel(x, y).0[0] > 150, "seed {seed}: red object");
+                assert!(
+                    pasted.image.get_pixel(x, y).0[0] > 150,
+                    "seed {seed}: red object"
+                );
             }
             assert_eq!(pasted.labels.get_pixel(0, 0).0, [crate::anomaly_head::VOID]);
         }

@@ -48,14 +48,22 @@ impl TokenTargets {
             .iter()
             .map(|[inlier, anomaly, _]| {
                 let known = inlier + anomaly;
-                if known == 0 { 0.0 } else { *anomaly as f32 / known as f32 }
+                if known == 0 {
+                    0.0
+                } else {
+                    *anomaly as f32 / known as f32
+                }
             })
             .collect();
         let weight = counts
             .iter()
             .map(|[inlier, anomaly, void]| {
                 let known = inlier + anomaly;
-                if known > 0 && known >= *void { 1.0 } else { 0.0 }
+                if known > 0 && known >= *void {
+                    1.0
+                } else {
+                    0.0
+                }
             })
             .collect();
         Self {

@@ -48,7 +48,9 @@ pub use dataset::{ObjectSource, OeDataset};
 pub use folder::FolderObjects;
 pub use object::OeObject;
 pub use paste::{OeConfig, OeSample, compose, tight_box};
-pub use score_cache::{CachedScoring, cached_examples, network_scorer, scored_examples};
+pub use score_cache::{
+    CachedScoring, cached_examples, network_scorer, scored_examples, write_cached_example,
+};
 
 use std::path::PathBuf;
 

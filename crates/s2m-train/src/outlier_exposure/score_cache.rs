@@ -41,6 +41,10 @@ struct Label {
     width: usize,
     /// Tight box of the pasted object; `None` when it vanished.
     label: Option<Xyxy>,
+    /// Boxes of any further objects (frames with several, written by
+    /// [`write_cached_example`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    more_boxes: Vec<Xyxy>,
     scale: f32,
     mirrored: bool,
 }
@@ -102,6 +106,7 @@ where
                 height,
                 width,
                 label: sample.label,
+                more_boxes: Vec::new(),
                 scale: sample.scale,
                 mirrored: sample.mirrored,
             };
@@ -163,9 +168,43 @@ fn example_of(values: Vec<f32>, label: &Label) -> TrainingExample {
         height: label.height,
         width: label.width,
         values,
-        boxes: label.label.into_iter().collect(),
-        classes: label.label.iter().map(|_| 0).collect(),
+        boxes: label
+            .label
+            .iter()
+            .chain(&label.more_boxes)
+            .copied()
+            .collect(),
+        classes: label
+            .label
+            .iter()
+            .chain(&label.more_boxes)
+            .map(|_| 0)
+            .collect(),
     }
+}
+
+/// Writes `example` (its map and boxes, every box of the OoD class) as
+/// sample `index` of the cache folder `dir`, which [`cached_examples`]
+/// reads: maps of frames prepared elsewhere (e.g. the anomaly head's maps
+/// of road frames with several pasted objects).
+pub fn write_cached_example(
+    dir: &Path,
+    index: usize,
+    example: &TrainingExample,
+) -> Result<(), OeError> {
+    std::fs::create_dir_all(dir).map_err(OeError::io(dir))?;
+    let label = Label {
+        height: example.height,
+        width: example.width,
+        label: example.boxes.first().copied(),
+        more_boxes: example.boxes.iter().skip(1).copied().collect(),
+        scale: 1.0,
+        mirrored: false,
+    };
+    let map_path = dir.join(format!("sample_{index:06}.npy"));
+    write_npy(&map_path, example.height, example.width, &example.values)?;
+    let json = serde_json::to_vec_pretty(&label).expect("labels serialise");
+    write_atomically(&map_path.with_extension("json"), &json)
 }
 
 /// `<scorer>-<key>`, the scorer's name reduced to file-name characters.
@@ -397,5 +436,26 @@ mod tests {
                 .contains("returned 5 scores for a 32x24 image"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn examples_with_several_boxes_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let boxes = vec![[1.0, 2.0, 5.0, 6.0], [7.0, 0.0, 9.0, 3.0]];
+        let example = TrainingExample {
+            height: 4,
+            width: 10,
+            values: (0..40).map(|v| v as f32 / 40.0).collect(),
+            boxes: boxes.clone(),
+            classes: vec![0, 0],
+        };
+        write_cached_example(dir.path(), 0, &example).unwrap();
+        let empty = TrainingExample {
+            boxes: Vec::new(),
+            classes: Vec::new(),
+            ..example.clone()
+        };
+        write_cached_example(dir.path(), 1, &empty).unwrap();
+        assert_eq!(cached_examples(dir.path()).unwrap(), vec![example, empty]);
     }
 }
