@@ -100,8 +100,27 @@ pub struct TrainGeneratorArgs {
     pub max_size: usize,
     /// Go on from this checkpoint (a `generator.safetensors` this command
     /// wrote), at the iteration it was saved.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "start_from")]
     pub resume: Option<PathBuf>,
+    /// Start from this generator's weights (e.g. the shipped one) at
+    /// iteration 0: fine-tuning. Its architecture must be the run's; the
+    /// run's input normalisation replaces its own.
+    #[arg(long)]
+    pub start_from: Option<PathBuf>,
+    /// The generator's input normalisation MEAN,STD for --oe-cache maps
+    /// (default: the training maps' own mean and standard deviation).
+    #[arg(long, value_parser = parse_normalisation, requires = "oe_cache")]
+    pub input_normalisation: Option<(f32, f32)>,
+}
+
+fn parse_normalisation(text: &str) -> Result<(f32, f32), String> {
+    let parsed = text
+        .split_once(',')
+        .and_then(|(m, s)| Some((m.trim().parse::<f32>().ok()?, s.trim().parse::<f32>().ok()?)));
+    match parsed {
+        Some((mean, std)) if mean.is_finite() && std.is_finite() && std > 0.0 => Ok((mean, std)),
+        _ => Err(format!("`{text}`: expected MEAN,STD (finite, STD > 0)")),
+    }
 }
 
 /// `validation.json`: the commands (more than one when a run resumed), and
@@ -167,7 +186,13 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
         ..TrainingConfig::default()
     };
     let run = match &args.oe_cache {
-        Some(dir) => TrainingMaps::cached(dir, training, args.seed, args.validation_maps)?,
+        Some(dir) => TrainingMaps::cached(
+            dir,
+            training,
+            args.seed,
+            args.validation_maps,
+            args.input_normalisation,
+        )?,
         None => {
             let reference = run_maps(args, SynthesisConfig::default());
             let training_synthesis = match &args.training_synthesis {
@@ -217,7 +242,29 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
             }
             (detector, iterations)
         }
-        None => (Detector::new(run.detector().clone(), &device), 0),
+        None => match &args.start_from {
+            Some(path) => {
+                let bytes = std::fs::read(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                let (mut detector, _) = resume(bytes, &path.display().to_string(), &device)?;
+                let adopted = DetectorConfig {
+                    pixel_mean: run.detector().pixel_mean,
+                    pixel_std: run.detector().pixel_std,
+                    anchor_sizes: run.detector().anchor_sizes,
+                    test_score_threshold: run.detector().test_score_threshold,
+                    ..detector.config.clone()
+                };
+                if &adopted != run.detector() {
+                    anyhow::bail!(
+                        "{} is not a generator of the architecture this run trains",
+                        path.display()
+                    );
+                }
+                detector.config = adopted;
+                (detector, 0)
+            }
+            None => (Detector::new(run.detector().clone(), &device), 0),
+        },
     };
     let progress = ProgressBar::new(args.iterations as u64).with_style(
         ProgressStyle::with_template(

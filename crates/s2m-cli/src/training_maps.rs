@@ -54,10 +54,19 @@ impl TrainingMaps {
         training: TrainingConfig,
         seed: u64,
         validation_maps: usize,
+        normalisation: Option<(f32, f32)>,
     ) -> Result<Self> {
         let examples = cached_examples(dir)?;
         let training_part = &examples[..examples.len().saturating_sub(validation_maps)];
-        let detector = small_generator_config_for(training_part);
+        let measured = small_generator_config_for(training_part);
+        let detector = match normalisation {
+            Some((mean, std)) => DetectorConfig {
+                pixel_mean: [mean; 3],
+                pixel_std: [std; 3],
+                ..measured
+            },
+            None => measured,
+        };
         let run = ExampleRun::holding_out(detector, training, seed, examples, validation_maps)?;
         Ok(Self::Cached(Box::new(run)))
     }
