@@ -27,8 +27,11 @@ use rand_chacha::ChaCha8Rng;
 use s2m_core::pipeline::ImageEmbedding;
 use s2m_core::sam::Sam;
 use s2m_core::sam::transforms::ImageFrame;
+use s2m_core::scorer::EmbeddingHead;
 use s2m_core::weights::load_embedding_head;
 use s2m_eval::datasets::{Dataset, Layout};
+use s2m_eval::ground_truth::VoidPixels;
+use s2m_eval::score_histogram::ScoreHistogram;
 use s2m_train::anomaly_head::{
     CacheEntry, HeadTrainingConfig, LabelledFrame, PasteConfig, RoadFrame, TokenTargets, VOID,
     cut_objects, head_bytes, object_boxes, paste_on_road, procedural_object, read_cache,
@@ -50,6 +53,20 @@ pub enum AnomalyHeadCommand {
     /// objects: training maps for the prompt generator
     /// (`s2m train-generator --oe-cache OUT`).
     Maps(MapsArgs),
+    /// Pixel AP, FPR at 95 % TPR and AUROC of heads on a cache's frames
+    /// (void excluded), without running the encoder again: a quick check
+    /// while developing; `s2m eval` gives the full report.
+    Score(ScoreArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ScoreArgs {
+    /// A cache folder written by `prepare`.
+    #[arg(long)]
+    pub cache: PathBuf,
+    /// Heads to score; repeatable.
+    #[arg(long = "head", required = true)]
+    pub heads: Vec<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -130,6 +147,9 @@ pub struct TrainArgs {
     pub held_out_every: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Train only the linear probe (the baseline the head must beat).
+    #[arg(long)]
+    pub probe_only: bool,
 }
 
 fn parse_pair(text: &str) -> Result<(PathBuf, PathBuf), String> {
@@ -146,6 +166,7 @@ pub fn run(command: &AnomalyHeadCommand) -> Result<()> {
         AnomalyHeadCommand::Prepare(args) => prepare(args),
         AnomalyHeadCommand::Train(args) => train(args),
         AnomalyHeadCommand::Maps(args) => maps(args),
+        AnomalyHeadCommand::Score(args) => score(args),
     }
 }
 
@@ -299,6 +320,7 @@ fn train(args: &TrainArgs) -> Result<()> {
         learning_rate: args.learning_rate,
         held_out_every: args.held_out_every,
         seed: args.seed,
+        probe_only: args.probe_only,
         ..HeadTrainingConfig::default()
     };
     eprintln!("{} cached frames", entries.len());
@@ -324,34 +346,79 @@ fn train(args: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
+/// The head in the weights file at `path`.
+fn read_head(path: &Path, device: &Device) -> Result<EmbeddingHead> {
+    let bytes = crate::input_files::read_regular_file(path)?;
+    Ok(load_embedding_head(
+        bytes,
+        &path.display().to_string(),
+        device,
+    )?)
+}
+
+/// The labels of cached frame `index` and `head`'s map of it, at the
+/// frame's size.
+fn cached_frame_map(
+    cache: &Path,
+    index: usize,
+    entry: &CacheEntry,
+    head: &EmbeddingHead,
+    device: &Device,
+) -> Result<(image::GrayImage, Vec<f32>)> {
+    let labels_path = cache.join("frames").join(format!("{index:05}.labels.png"));
+    let labels = image::open(&labels_path)
+        .with_context(|| format!("cannot read {}", labels_path.display()))?
+        .into_luma8();
+    let (w, h) = labels.dimensions();
+    let grid = entry.targets.grid;
+    let embedding = burn::tensor::Tensor::<4>::from_data(
+        burn::tensor::TensorData::new(entry.embedding.clone(), [1, entry.channels, grid, grid]),
+        device,
+    );
+    let frame = ImageFrame::new((h as usize, w as usize), grid * 16);
+    let values = head
+        .score_map(&ImageEmbedding { embedding, frame })
+        .into_data()
+        .try_to_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("reading the map back: {e:?}"))?;
+    Ok((labels, values))
+}
+
+fn score(args: &ScoreArgs) -> Result<()> {
+    let device = Device::flex();
+    let entries = read_cache(&args.cache)?;
+    for path in &args.heads {
+        let head = read_head(path, &device)?;
+        let mut histogram = ScoreHistogram::default();
+        for (index, entry) in entries.iter().enumerate() {
+            let (labels, values) = cached_frame_map(&args.cache, index, entry, &head, &device)?;
+            histogram.add(&values, labels.as_raw(), VoidPixels::Excluded);
+        }
+        let m = histogram
+            .metrics()
+            .context("the cache's frames have no anomaly or no inlier pixel")?;
+        println!(
+            "{}: pixel AP {:.2}, FPR95 {:.2}, AUROC {:.2} ({} frames)",
+            path.display(),
+            100.0 * m.average_precision,
+            100.0 * m.fpr_at_95_tpr,
+            100.0 * m.auroc,
+            entries.len()
+        );
+    }
+    Ok(())
+}
+
 fn maps(args: &MapsArgs) -> Result<()> {
     let device = Device::flex();
-    let bytes = crate::input_files::read_regular_file(&args.head)?;
-    let head = load_embedding_head(bytes, &args.head.display().to_string(), &device)?;
+    let head = read_head(&args.head, &device)?;
     let entries = read_cache(&args.cache)?;
     let progress = ProgressBar::new(entries.len() as u64);
     let mut boxes_total = 0;
     for (index, entry) in entries.iter().enumerate() {
         progress.inc(1);
-        let labels_path = args
-            .cache
-            .join("frames")
-            .join(format!("{index:05}.labels.png"));
-        let labels = image::open(&labels_path)
-            .with_context(|| format!("cannot read {}", labels_path.display()))?
-            .into_luma8();
+        let (labels, values) = cached_frame_map(&args.cache, index, entry, &head, &device)?;
         let (w, h) = labels.dimensions();
-        let grid = entry.targets.grid;
-        let embedding = burn::tensor::Tensor::<4>::from_data(
-            burn::tensor::TensorData::new(entry.embedding.clone(), [1, entry.channels, grid, grid]),
-            &device,
-        );
-        let frame = ImageFrame::new((h as usize, w as usize), grid * 16);
-        let map = head.score_map(&ImageEmbedding { embedding, frame });
-        let values = map
-            .into_data()
-            .try_to_vec::<f32>()
-            .map_err(|e| anyhow::anyhow!("reading the map back: {e:?}"))?;
         let boxes = object_boxes(&labels, args.min_object_pixels);
         boxes_total += boxes.len();
         let example = TrainingExample {

@@ -39,6 +39,9 @@ pub struct HeadTrainingConfig {
     /// Every this-many-th cached frame is held out (0: none).
     pub held_out_every: usize,
     pub seed: u64,
+    /// Train the linear probe alone (REFERENCE.md's baseline): the
+    /// context branch's output stays zero.
+    pub probe_only: bool,
 }
 
 impl Default for HeadTrainingConfig {
@@ -51,6 +54,7 @@ impl Default for HeadTrainingConfig {
             weight_decay: 1e-4,
             held_out_every: 10,
             seed: 0,
+            probe_only: false,
         }
     }
 }
@@ -120,6 +124,17 @@ pub fn train_head(
         .set_require_grad(false);
     head.std = Param::from_tensor(Tensor::from_data(TensorData::new(std, [channels]), device))
         .set_require_grad(false);
+    if config.probe_only {
+        head.output.weight = head
+            .output
+            .weight
+            .map(|w| w.zeros_like())
+            .set_require_grad(false);
+        head.output.bias = head
+            .output
+            .bias
+            .map(|b| b.map(|b| b.zeros_like()).set_require_grad(false));
+    }
 
     let mut optimizer = AdamConfig::new()
         .with_weight_decay(Some(WeightDecayConfig::new(config.weight_decay)))
@@ -353,6 +368,22 @@ mod tests {
         for (x, y) in a.iter().zip(&b) {
             assert!((x - y).abs() < 1e-5, "{x} vs {y}");
         }
+    }
+
+    #[test]
+    fn the_probe_alone_leaves_the_context_branch_silent() {
+        let device = Device::flex().autodiff();
+        let config = HeadTrainingConfig {
+            hidden_channels: 4,
+            epochs: 3,
+            learning_rate: 1e-2,
+            probe_only: true,
+            ..HeadTrainingConfig::default()
+        };
+        let (head, report) = train_head(&toy_entries(10), &config, &device, |_| {}).unwrap();
+        let output: Vec<f32> = head.output.weight.val().into_data().try_to_vec().unwrap();
+        assert!(output.iter().all(|&w| w == 0.0));
+        assert!(report.epochs[2].loss < report.epochs[0].loss);
     }
 
     #[test]
