@@ -104,7 +104,8 @@ pub struct TrainGeneratorArgs {
     pub resume: Option<PathBuf>,
     /// Start from this generator's weights (e.g. the shipped one) at
     /// iteration 0: fine-tuning. Its architecture must be the run's; the
-    /// run's input normalisation replaces its own.
+    /// run's input normalisation replaces its own; its score threshold
+    /// stays unless the run calibrates one.
     #[arg(long)]
     pub start_from: Option<PathBuf>,
     /// The generator's input normalisation MEAN,STD for --oe-cache maps
@@ -247,14 +248,19 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
                 let bytes = std::fs::read(path)
                     .with_context(|| format!("cannot read {}", path.display()))?;
                 let (mut detector, _) = resume(bytes, &path.display().to_string(), &device)?;
+                // The run's input normalisation and anchors; the source's
+                // calibrated score threshold stays until calibration.
                 let adopted = DetectorConfig {
                     pixel_mean: run.detector().pixel_mean,
                     pixel_std: run.detector().pixel_std,
                     anchor_sizes: run.detector().anchor_sizes,
-                    test_score_threshold: run.detector().test_score_threshold,
                     ..detector.config.clone()
                 };
-                if &adopted != run.detector() {
+                let comparable = DetectorConfig {
+                    test_score_threshold: run.detector().test_score_threshold,
+                    ..adopted.clone()
+                };
+                if &comparable != run.detector() {
                     anyhow::bail!(
                         "{} is not a generator of the architecture this run trains",
                         path.display()
@@ -273,6 +279,12 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
         .context("progress bar template")?
         .progress_chars("=> "),
     );
+    // The score threshold saved when the run calibrates none: a
+    // fine-tuned generator keeps its source's.
+    let uncalibrated = match &args.start_from {
+        Some(_) => detector.config.test_score_threshold,
+        None => run.detector().test_score_threshold,
+    };
     // A resumed run goes on with the log of the run it resumes, if any.
     let mut log = std::fs::read(args.out.join("validation.json"))
         .ok()
@@ -292,7 +304,10 @@ pub fn run(args: &TrainGeneratorArgs) -> Result<()> {
                           detector: &Detector|
      -> Result<(ValidationMetrics, f32)> {
         let mut shipped = detector.clone();
-        shipped.config = run.detector().clone();
+        shipped.config = DetectorConfig {
+            test_score_threshold: uncalibrated,
+            ..run.detector().clone()
+        };
         if args.calibration_maps > 0
             && let Some(maps) = run.calibration_results(detector, args.calibration_maps, &device)?
             && let Some(threshold) = calibrate_score_threshold(
