@@ -20,7 +20,7 @@ use s2m_core::pipeline::{ImageEmbedding, Pipeline, PipelineConfig, Segmentation}
 use s2m_core::readback::read_f32;
 use s2m_core::sam::{Prompts, SamConfig};
 use s2m_core::score_map_file::ScoreMap;
-use s2m_core::scorer::EmbeddingHead;
+use s2m_core::scorer::{EmbeddingHead, energy_scale};
 use s2m_core::weights::{detector_config_of, load_detector, load_embedding_head, load_sam};
 use serde::{Deserialize, Serialize};
 
@@ -219,6 +219,8 @@ impl Models {
         let (full_height, full_width) = full_size.unwrap_or((height, width));
         let mut times = StageTimes::default();
         let start = now_ms();
+        // The generator reads the uploaded map as it is, the head's
+        // probabilities on its energy scale.
         let (map, scores) = match score_map {
             Some(map) => {
                 map.expect_size(full_height, full_width)
@@ -232,7 +234,7 @@ impl Models {
                 let scores = read_f32(map.clone(), "the anomaly head's map")
                     .await
                     .map_err(|e| e.to_string())?;
-                (map, scores)
+                (energy_scale(map), scores)
             }
         };
         times.scorer = now_ms() - start;

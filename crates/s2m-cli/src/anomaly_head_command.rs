@@ -27,7 +27,7 @@ use rand_chacha::ChaCha8Rng;
 use s2m_core::pipeline::ImageEmbedding;
 use s2m_core::sam::Sam;
 use s2m_core::sam::transforms::ImageFrame;
-use s2m_core::scorer::EmbeddingHead;
+use s2m_core::scorer::{EmbeddingHead, energy_of};
 use s2m_core::weights::load_embedding_head;
 use s2m_eval::datasets::{Dataset, Layout};
 use s2m_eval::ground_truth::VoidPixels;
@@ -419,6 +419,8 @@ fn maps(args: &MapsArgs) -> Result<()> {
         progress.inc(1);
         let (labels, values) = cached_frame_map(&args.cache, index, entry, &head, &device)?;
         let (w, h) = labels.dimensions();
+        // The generator reads the head's probabilities on its energy scale.
+        let values: Vec<f32> = values.into_iter().map(energy_of).collect();
         let boxes = object_boxes(&labels, args.min_object_pixels);
         boxes_total += boxes.len();
         let example = TrainingExample {

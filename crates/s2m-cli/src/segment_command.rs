@@ -22,7 +22,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use s2m_core::pipeline::{ImageEmbedding, Pipeline, PipelineConfig, Segmentation};
 use s2m_core::readback::read_f32;
 use s2m_core::scorer::novelty::{NoveltyConfig, ReferenceBank, novelty_map};
-use s2m_core::scorer::{DeepWv3Plus, EmbeddingHead};
+use s2m_core::scorer::{DeepWv3Plus, EmbeddingHead, energy_scale};
 use s2m_core::side_by_side::side_by_side;
 use serde::Serialize;
 
@@ -310,7 +310,12 @@ impl Segmenter {
         };
 
         let start = Instant::now();
-        let detections = pollster::block_on(self.pipeline.boxes(score_map.clone(), (h, w)))?;
+        // The head's probabilities reach the generator on its energy scale.
+        let generator_map = match self.head {
+            Some(_) => energy_scale(score_map.clone()),
+            None => score_map.clone(),
+        };
+        let detections = pollster::block_on(self.pipeline.boxes(generator_map, (h, w)))?;
         times.generator = start.elapsed().as_secs_f64();
 
         let start = Instant::now();

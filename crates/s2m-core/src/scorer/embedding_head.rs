@@ -25,6 +25,13 @@
 //! area, resized to the frame. The logits are upsampled, then the sigmoid
 //! is taken, so edges stay sharp between tokens.
 //!
+//! The prompt generator reads energy scores (REFERENCE.md: RPL's energy,
+//! inliers near -16..-8, anomalies above -4; our generator's input is
+//! normalised with mean -8 and std 5), so the pipeline hands it the
+//! probabilities on that scale ([`energy_scale`]): `16 p - 16`, probability
+//! 0 at -16, 0.5 at the generator's mean -8, 0.75 at -4, 1 at 0. The
+//! scale is affine: thresholds, AP and every ranking are the same on both.
+//!
 //! Tensor names (`mean`, `std`, `probe.weight`, `reduce.weight`, ...) are
 //! the safetensors names of the weights file; the parity fixture
 //! (`tests/reference/embedding_head_reference.py`) builds the same network
@@ -142,11 +149,39 @@ impl EmbeddingHead {
     }
 }
 
+/// Energy per unit of probability, and the energy of probability 0.
+const ENERGY_SLOPE: f32 = 16.0;
+const ENERGY_AT_ZERO: f32 = -16.0;
+
+/// The head's probabilities `p` on the energy scale the prompt generator
+/// reads: `16 p - 16` (see the module documentation).
+pub fn energy_scale(probabilities: Tensor<2>) -> Tensor<2> {
+    probabilities
+        .mul_scalar(ENERGY_SLOPE)
+        .add_scalar(ENERGY_AT_ZERO)
+}
+
+/// [`energy_scale`] of one probability.
+pub fn energy_of(probability: f32) -> f32 {
+    ENERGY_SLOPE * probability + ENERGY_AT_ZERO
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sam::transforms::ImageFrame;
     use burn::tensor::TensorData;
+
+    #[test]
+    fn probabilities_map_onto_the_energy_scale() {
+        let p = Tensor::<2>::from_data(
+            TensorData::new(vec![0.0f32, 0.5, 0.75, 1.0], [2, 2]),
+            &Device::flex(),
+        );
+        let energy: Vec<f32> = energy_scale(p).into_data().try_to_vec().unwrap();
+        assert_eq!(energy, vec![-16.0, -8.0, -4.0, 0.0]);
+        assert_eq!(energy_of(0.75), -4.0);
+    }
 
     #[test]
     fn the_configuration_is_read_back_from_the_tensor_shapes() {

@@ -27,7 +27,7 @@ use burn::tensor::Tensor;
 
 pub use config::ScorerConfig;
 pub use deeplab_wrn38::DeepWv3Plus;
-pub use embedding_head::{EmbeddingHead, EmbeddingHeadConfig};
+pub use embedding_head::{EmbeddingHead, EmbeddingHeadConfig, energy_of, energy_scale};
 pub use score::{SCORED_CLASSES, ScoreFunction};
 
 impl DeepWv3Plus {
