@@ -30,6 +30,7 @@ import { launchChromium } from './chromium.mjs';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const base = process.argv[2];
 const artifacts = process.argv[3] ?? 'browser-artifacts';
@@ -300,6 +301,42 @@ await check('a reload takes the weights from Cache Storage', async () => {
   const [state, text] = await waitForState(['ready', 'error'], 300_000);
   if (state !== 'ready' || !text.includes('3 of 3 weights files from this browser')) throw new Error(`status: ${text}`);
   console.log(`  ready ${((Date.now() - started) / 1000).toFixed(1)} s after the reload`);
+});
+
+await check('without a score map the anomaly head finds the object on the road fixture (IoU >= 0.7)', async () => {
+  // After the reload no score map is chosen: the page scores the frame
+  // with the anomaly head on MobileSAM's embedding (the default path).
+  const fixtures = new URL('../fixtures/', import.meta.url);
+  const frame = fileURLToPath(new URL('road_1024x576.png', fixtures));
+  const truth = readFileSync(fileURLToPath(new URL('road_1024x576_object_mask.png', fixtures))).toString('base64');
+  const started = Date.now();
+  await page.setInputFiles('#image-input', frame);
+  const [state, text] = await waitForState(['done', 'error'], 1_200_000);
+  await page.screenshot({ path: join(artifacts, '4b-anomaly-head.png') });
+  console.log(`  after ${((Date.now() - started) / 1000).toFixed(1)} s: ${text}`);
+  if (state !== 'done') throw new Error(`status: ${text}`);
+  const iou = await page.evaluate(async (png) => {
+    const result = window.s2mLastResult;
+    const img = new Image();
+    img.src = `data:image/png;base64,${png}`;
+    await img.decode();
+    const c = document.createElement('canvas');
+    c.width = result.width; c.height = result.height;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const mask = ctx.getImageData(0, 0, c.width, c.height).data;
+    let inter = 0, union = 0;
+    for (let i = 0; i < result.mask.length; i++) {
+      const a = result.mask[i] === 1, b = mask[i * 4] > 127;
+      if (a && b) inter++;
+      if (a || b) union++;
+    }
+    return union ? inter / union : 0;
+  }, truth);
+  const boxes = await page.evaluate(() => window.s2mLastResult.boxes.length);
+  console.log(`  ${boxes} boxes; IoU with the object's mask ${iou.toFixed(4)}`);
+  if (!text.includes('anomaly head')) throw new Error(`status: ${text}`);
+  if (!(iou >= 0.7)) throw new Error(`IoU ${iou}`);
 });
 
 await check('without WebGPU the page says so and runs the models on the CPU (IoU >= 0.8), staying responsive; Stop ends a run', async () => {

@@ -503,9 +503,11 @@ pub fn App(
                     let listed: Vec<Vec<f32>> = boxes.iter().map(|b| b.to_vec()).collect();
                     host.with_value(|h| publish_result(h.as_ref(), &mask, width, height, &listed));
                     let message = match boxes.len() {
-                        0 => "No anomaly found. Draw a box to segment something yourself.".into(),
+                        0 => format!(
+                            "No anomaly found with {source}. Draw a box to segment something yourself."
+                        ),
                         n => format!(
-                            "{n} anomal{} found (score >= {:.2}). Draw a box to add your own.",
+                            "{n} anomal{} found with {source} (score >= {:.2}). Draw a box to add your own.",
                             if n == 1 { "y" } else { "ies" },
                             boxes.iter().map(|b| b[4]).fold(1.0f32, f32::min)
                         ),

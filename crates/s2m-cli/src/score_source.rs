@@ -52,6 +52,20 @@ impl FromStr for ScorerChoice {
     }
 }
 
+/// As the user writes it on the command line.
+impl std::fmt::Display for ScorerChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Head(None) => f.write_str("head"),
+            Self::Head(Some(path)) => write!(f, "head={}", path.display()),
+            Self::File => f.write_str("file"),
+            Self::Novelty => f.write_str("novelty"),
+            Self::Rpl(path) => write!(f, "rpl={}", path.display()),
+            Self::Pebal(path) => write!(f, "pebal={}", path.display()),
+        }
+    }
+}
+
 /// The scorer a command runs: the one named, else `file` when score maps
 /// were given (`--score-map`, `--score-maps`), else the anomaly head.
 pub fn resolve_scorer(named: Option<&ScorerChoice>, maps_given: bool) -> ScorerChoice {
