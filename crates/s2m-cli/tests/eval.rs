@@ -190,6 +190,10 @@ fn bad_arguments_are_refused_before_any_work() {
         (vec!["--method", "s2m", "--shard", "4/3"], "expected K/N"),
         (
             vec!["--method", "threshold:energy"],
+            "--scorer head gives head",
+        ),
+        (
+            vec!["--method", "threshold:energy", "--scorer", "file"],
             "--scorer file gives the files' scores",
         ),
         (
