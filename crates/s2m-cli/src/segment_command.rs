@@ -237,8 +237,10 @@ impl Segmenter {
     ) -> Result<(Segmentation, StageTimes)> {
         let image = read_rgb(path)?;
         let (result, _, times) = self.compute(path, &image, map_file, novelty)?;
-        let map_name =
-            map_file.map_or_else(|| format!("--scorer {}", self.scorer), |p| p.display().to_string());
+        let map_name = map_file.map_or_else(
+            || format!("--scorer {}", self.scorer),
+            |p| p.display().to_string(),
+        );
         write_all(
             folder,
             &image,

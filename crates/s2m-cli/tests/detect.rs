@@ -252,3 +252,36 @@ fn weights_that_are_not_a_prompt_generator_are_messages() {
         &format!("nan.safetensors: tensor `{target}`: 768 of its 768 values are NaN"),
     );
 }
+
+/// A shipped weights file that no longer matches the manifest beside it (a
+/// flipped bit, a truncated copy) is refused before use, as the page
+/// refuses it; the same file away from any manifest is the user's own and
+/// goes to the loader's checks.
+#[test]
+fn a_damaged_shipped_generator_is_refused_by_its_manifest() {
+    let dir = temp_dir("damaged-shipped");
+    let shipped = repo_root().join("weights/s2m_generator.f16.safetensors");
+    let mut bytes = std::fs::read(&shipped).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01; // a mantissa bit of the last (f16) weight
+    let weights = dir.join("s2m_generator.f16.safetensors");
+    std::fs::write(&weights, &bytes).unwrap();
+    std::fs::copy(
+        repo_root().join("weights/manifest.json"),
+        dir.join("manifest.json"),
+    )
+    .unwrap();
+    let map = write_file(
+        "damaged-shipped",
+        "map.pfm",
+        &pfm(64, 96, &vec![-12.0; 64 * 96]),
+    );
+    let out = dir.join("boxes.json");
+    let refused = detect(&map, &weights, &out);
+    assert_fails_with(&refused, "does not match");
+    assert!(!out.exists());
+
+    std::fs::remove_file(dir.join("manifest.json")).unwrap();
+    let output = detect(&map, &weights, &out);
+    assert!(output.status.success(), "{output:?}");
+}
