@@ -263,20 +263,9 @@ impl Segmenter {
         let mut times = StageTimes::default();
 
         let (kept, bank) = novelty.unzip();
-        let (embedded, score_map) = if let Some(head) = &self.head {
-            // The head reads SAM's embedding: the encoder comes first.
-            let (embedded, seconds) = timed(|| self.encode(image))?;
-            times.sam_encoder = seconds;
-            let (score_map, seconds) = timed(|| {
-                let map = head.score_map(&embedded);
-                settle(&map)?;
-                Ok(map)
-            })?;
-            times.scorer = seconds;
-            times.scorer_and_encoder = times.scorer + times.sam_encoder;
-            (embedded, score_map)
-        } else if self.scorer == ScorerChoice::Novelty {
-            // Novelty scores SAM's embedding: the encoder comes first.
+        let (embedded, score_map) = if self.head.is_some() || self.scorer == ScorerChoice::Novelty {
+            // The head and novelty score SAM's embedding: the encoder
+            // comes first (novelty's may be computed already, for its bank).
             let embedded = match kept.flatten() {
                 Some((embedded, seconds)) => {
                     times.sam_encoder = seconds;
@@ -289,7 +278,10 @@ impl Segmenter {
                 }
             };
             let (score_map, seconds) = timed(|| {
-                let map = novelty_map(&embedded, bank.flatten().as_ref(), &self.novelty);
+                let map = match &self.head {
+                    Some(head) => head.score_map(&embedded),
+                    None => novelty_map(&embedded, bank.flatten().as_ref(), &self.novelty),
+                };
                 settle(&map)?;
                 Ok(map)
             })?;
