@@ -1,6 +1,6 @@
 //! `s2m train-generator`: trains the prompt generator on synthesised
 //! energy-score maps, or on the outlier-exposure maps `s2m
-//! outlier-exposure` cached (`--oe-cache`; issue #4), with a progress bar
+//! outlier-exposure` cached (`--oe-cache`), with a progress bar
 //! (losses, maps per second), calibrates the score threshold on
 //! object-free maps of their own seeds, validates on held-out maps, and
 //! writes the weights (`generator.safetensors`, the format `s2m detect` reads, and

@@ -1,5 +1,5 @@
-//! `s2m outlier-exposure` and `s2m train-generator --oe-cache` end to end
-//! (issue #4): a tiny Cityscapes tree and a plain object folder written
+//! `s2m outlier-exposure` and `s2m train-generator --oe-cache` end to end:
+//! a tiny Cityscapes tree and a plain object folder written
 //! here, scored by the reduced-width RPL fixture (`scorer_rpl_tiny.pth`,
 //! loaded as a user's RPL checkpoint is), cached, reused by a second run
 //! without re-scoring, and trained on for a few iterations; the trained

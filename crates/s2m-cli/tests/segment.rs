@@ -1,4 +1,4 @@
-//! `s2m segment` end to end on a folder (issue #5): the tiny R50 generator
+//! `s2m segment` end to end on a folder: the tiny R50 generator
 //! of the detector fixture on its reference score map (as a `.npy` file next
 //! to the image) gives the reference boxes; MobileSAM turns them into the
 //! mask and confidence map, written with the overlay and the timings. Bad

@@ -1,4 +1,4 @@
-//! The prompt generator we ship (issue #4, "Done when"): its file matches
+//! The prompt generator we ship (its model card: weights/README.md): its file matches
 //! its entry in `weights/manifest.json`, and plugged into `s2m detect` it
 //! finds the objects of a fresh set of synthesised maps (`s2m synthesize`
 //! with scene seeds, which training never draws): recall at IoU >= 0.5 of

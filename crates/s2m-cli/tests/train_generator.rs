@@ -1,4 +1,4 @@
-//! `s2m train-generator` on synthesised maps end to end (issue #4): a few
+//! `s2m train-generator` on synthesised maps end to end: a few
 //! iterations on small maps, the score threshold calibrated on object-free
 //! maps of their own seeds, written into the weights' metadata and the
 //! validation log, and a resumed run that accepts its own checkpoint
